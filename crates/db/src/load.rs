@@ -1,0 +1,418 @@
+//! Reading rows: pages, single objects, and everything a representation
+//! needs, loaded per relation in one query whatever the page size.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::future::BoxFuture;
+use sea_orm::ConnectionTrait;
+use sea_query::{Condition, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement};
+use serde_json::{Value as Json, json};
+
+use crate::error::AppResult;
+use crate::model::{Computed, Kind, Model};
+use crate::object::{Cache, Obj, Val};
+use crate::registry;
+
+/// How an object is rendered: the whole object, `?brief`, or embedded in another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Full,
+    Brief,
+    Nested,
+}
+
+pub fn select(model: &'static Model) -> SelectStatement {
+    let mut q = Query::select();
+    q.from(model.table);
+    for f in model.columns() {
+        q.column((model.table, f.column().unwrap()));
+    }
+    q
+}
+
+pub fn order(q: &mut SelectStatement, model: &'static Model, order: &[(&'static str, bool)]) {
+    for (col, desc) in order {
+        // NULLs sort the same on both backends (PostgreSQL's default).
+        let (o, n) = if *desc { (Order::Desc, NullOrdering::First) } else { (Order::Asc, NullOrdering::Last) };
+        q.order_by_with_nulls((model.table, *col), o, n);
+    }
+}
+
+pub async fn fetch<C: ConnectionTrait>(
+    db: &C,
+    model: &'static Model,
+    cond: Condition,
+    ordering: &[(&'static str, bool)],
+    limit: Option<u64>,
+    offset: u64,
+) -> AppResult<Vec<Obj>> {
+    let mut q = select(model);
+    q.cond_where(cond);
+    order(&mut q, model, ordering);
+    if let Some(l) = limit {
+        q.limit(l);
+    }
+    if offset > 0 {
+        q.offset(offset);
+    }
+    let rows = db.query_all(&q).await?;
+    rows.iter().map(|r| Obj::from_row(model, r).map_err(Into::into)).collect()
+}
+
+pub async fn count<C: ConnectionTrait>(db: &C, model: &'static Model, cond: Condition) -> AppResult<i64> {
+    let q = Query::select().expr(Expr::cust("COUNT(*)")).from(model.table).cond_where(cond).to_owned();
+    let row = db.query_one(&q).await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0))
+}
+
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    model: &'static Model,
+    id: i64,
+    scope: Condition,
+) -> AppResult<Option<Obj>> {
+    let cond = Condition::all().add(Expr::col((model.table, "id")).eq(id)).add(scope);
+    Ok(fetch(db, model, cond, &[], Some(1), 0).await?.pop())
+}
+
+/// Put rows with these ids into the cache (only the missing ones are read).
+pub async fn load_ids<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    model: &'static Model,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<Vec<i64>> {
+    let ids: Vec<i64> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let missing: Vec<i64> = ids.iter().copied().filter(|id| cache.get(model, *id).is_none()).collect();
+    if !missing.is_empty() {
+        let cond = Condition::all().add(Expr::col((model.table, "id")).is_in(missing));
+        for o in fetch(db, model, cond, &[], None, 0).await? {
+            cache.put(o);
+        }
+    }
+    Ok(ids)
+}
+
+fn fk_ids(objs: &[Obj], field: &str) -> Vec<i64> {
+    objs.iter().filter_map(|o| o.int(field)).collect()
+}
+
+/// Fields rendered in a mode.
+pub fn fields_in(model: &'static Model, mode: Mode) -> impl Iterator<Item = &'static crate::model::Field> {
+    model.fields.iter().filter(move |f| {
+        f.api
+            && !f.write_only
+            && match mode {
+                Mode::Full => true,
+                Mode::Brief | Mode::Nested => model.brief.contains(&f.name),
+            }
+    })
+}
+
+/// Load everything `objs` need to be rendered in `mode` into `cache`.
+pub fn prepare<'a, C: ConnectionTrait>(
+    db: &'a C,
+    cache: &'a mut Cache,
+    model: &'static Model,
+    objs: Vec<Obj>,
+    mode: Mode,
+) -> BoxFuture<'a, AppResult<()>> {
+    Box::pin(async move {
+        if objs.is_empty() {
+            return Ok(());
+        }
+        prepare_display(db, cache, model, &objs).await?;
+        for f in fields_in(model, mode) {
+            match f.kind {
+                Kind::Fk { to, nested: true, .. } => {
+                    let target = registry::model(to).expect("fk target");
+                    let ids = load_ids(db, cache, target, fk_ids(&objs, f.name)).await?;
+                    let targets = cached(cache, target, &ids);
+                    prepare(db, cache, target, targets, Mode::Nested).await?;
+                }
+                Kind::M2m { to, table, src, dst } => {
+                    let target = registry::model(to).expect("m2m target");
+                    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
+                    let targets = load_m2m(db, cache, table, src, dst, target, &ids).await?;
+                    prepare(db, cache, target, targets, Mode::Nested).await?;
+                }
+                Kind::ContentTypes { table, src, dst } => {
+                    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
+                    let q = Query::select()
+                        .columns([src, dst])
+                        .from(table)
+                        .and_where(Expr::col(src).is_in(ids))
+                        .order_by(dst, Order::Asc)
+                        .to_owned();
+                    for r in db.query_all(&q).await? {
+                        let (s, d) = (r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
+                        cache.m2m.entry((table, s)).or_default().push(d);
+                    }
+                }
+                Kind::Tags => load_tags(db, cache, model, &objs).await?,
+                Kind::Computed(c) => compute(db, cache, model, &objs, f.name, c).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+}
+
+fn cached(cache: &Cache, model: &'static Model, ids: &[i64]) -> Vec<Obj> {
+    ids.iter().filter_map(|id| cache.get(model, *id).cloned()).collect()
+}
+
+/// Rows `display` walks through (`ixp_connection.internet_exchange_point`).
+async fn prepare_display<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    model: &'static Model,
+    objs: &[Obj],
+) -> AppResult<()> {
+    for dep in model.display_deps {
+        let mut current_model = model;
+        let mut current: Vec<Obj> = objs.to_vec();
+        for hop in dep.split('.') {
+            let Some(f) = current_model.field(hop) else { break };
+            let Kind::Fk { to, .. } = f.kind else { break };
+            let target = registry::model(to).expect("fk target");
+            let ids = load_ids(db, cache, target, fk_ids(&current, hop)).await?;
+            current = cached(cache, target, &ids);
+            current_model = target;
+        }
+    }
+    Ok(())
+}
+
+async fn load_m2m<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    table: &'static str,
+    src: &'static str,
+    dst: &'static str,
+    target: &'static Model,
+    ids: &[i64],
+) -> AppResult<Vec<Obj>> {
+    let mut q = select(target);
+    q.column((table, src))
+        .inner_join(table, Expr::col((target.table, "id")).equals((table, dst)))
+        .and_where(Expr::col((table, src)).is_in(ids.to_vec()));
+    let ordering = crate::query::filter::ordering(target, None)?;
+    order(&mut q, target, &ordering);
+    let rows = db.query_all(&q).await?;
+    let n = target.columns().count();
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        cache.m2m.entry((table, *id)).or_default();
+    }
+    for r in rows {
+        let obj = Obj::from_row(target, &r)?;
+        let owner = r.try_get_by_index::<i64>(n)?;
+        cache.m2m.entry((table, owner)).or_default().push(obj.id);
+        if seen.insert(obj.id) {
+            out.push(obj.clone());
+            cache.put(obj);
+        }
+    }
+    Ok(out)
+}
+
+async fn load_tags<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    model: &'static Model,
+    objs: &[Obj],
+) -> AppResult<()> {
+    let tag = registry::model("extras.tag").unwrap();
+    let ct = registry::ct_id(model);
+    let mut q = select(tag);
+    q.column(("extras_taggeditem", "object_id"))
+        .inner_join("extras_taggeditem", Expr::col((tag.table, "id")).equals(("extras_taggeditem", "tag_id")))
+        .and_where(Expr::col(("extras_taggeditem", "content_type_id")).eq(ct))
+        .and_where(Expr::col(("extras_taggeditem", "object_id")).is_in(objs.iter().map(|o| o.id).collect::<Vec<_>>()))
+        .order_by((tag.table, "name"), Order::Asc);
+    let n = tag.columns().count();
+    for o in objs {
+        cache.tags.entry((ct, o.id)).or_default();
+    }
+    for r in db.query_all(&q).await? {
+        let t = Obj::from_row(tag, &r)?;
+        let owner = r.try_get_by_index::<i64>(n)?;
+        cache.tags.entry((ct, owner)).or_default().push(t.id);
+        cache.put(t);
+    }
+    Ok(())
+}
+
+async fn compute<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    model: &'static Model,
+    objs: &[Obj],
+    field: &'static str,
+    c: Computed,
+) -> AppResult<()> {
+    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
+    let put = |cache: &mut Cache, id: i64, v: Json| {
+        cache.computed.insert((model.table, id, field), v);
+    };
+    match c {
+        Computed::ConfigContext => {
+            let merged = config_contexts(db, model, objs).await?;
+            for (id, v) in merged {
+                put(cache, id, v);
+            }
+        }
+        Computed::CommunityKind => {
+            for o in objs {
+                let kind = pm_domain::community::kind_of(o.text("value")).map(|k| json!(k.as_str()));
+                put(cache, o.id, kind.unwrap_or(Json::Null));
+            }
+        }
+        Computed::Display => {} // rendered from `display` directly
+        Computed::PeeringdbPrefixes => {
+            for o in objs {
+                put(cache, o.id, json!({}));
+            }
+        }
+        Computed::ExistsInPeeringdb | Computed::IsAbandoned => {
+            for o in objs {
+                put(cache, o.id, json!(false));
+            }
+        }
+        Computed::TaggedItems => {
+            let counts = count_by(db, "extras_taggeditem", "tag_id", &ids).await?;
+            for o in objs {
+                put(cache, o.id, json!(counts.get(&o.id).copied().unwrap_or(0)));
+            }
+        }
+        Computed::UserCount => {
+            let counts = count_by(db, "auth_user_groups", "group_id", &ids).await?;
+            for o in objs {
+                put(cache, o.id, json!(counts.get(&o.id).copied().unwrap_or(0)));
+            }
+        }
+        Computed::GenericObject { type_field, id_field } => {
+            load_generic(db, cache, objs, type_field, id_field).await?;
+        }
+        Computed::ChangedObject => {
+            load_generic(db, cache, objs, "changed_object_type", "changed_object_id").await?;
+        }
+        Computed::JobOutput => {
+            for o in objs {
+                let lines = match o.get("data") {
+                    Val::Json(d) => d["output"]["log"]
+                        .as_array()
+                        .map(|l| {
+                            l.iter().filter_map(|e| e.get(4).and_then(Json::as_str)).collect::<Vec<_>>().join("\n")
+                        })
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                put(cache, o.id, json!(lines));
+            }
+        }
+        Computed::IsExpired => {
+            let now = chrono::Utc::now();
+            for o in objs {
+                let col = if model.has("expires") { "expires" } else { "until" };
+                let expired = matches!(o.get(col), Val::Time(t) if *t <= now);
+                put(cache, o.id, json!(expired));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn count_by<C: ConnectionTrait>(
+    db: &C,
+    table: &'static str,
+    col: &'static str,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, i64>> {
+    let q = Query::select()
+        .column(col)
+        .expr(Expr::cust("COUNT(*)"))
+        .from(table)
+        .and_where(Expr::col(col).is_in(ids.to_vec()))
+        .group_by_col(col)
+        .to_owned();
+    let mut out = HashMap::new();
+    for r in db.query_all(&q).await? {
+        out.insert(r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
+    }
+    Ok(out)
+}
+
+/// Load the targets of generic relations, grouped by content type.
+async fn load_generic<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    objs: &[Obj],
+    type_field: &str,
+    id_field: &str,
+) -> AppResult<()> {
+    let mut by_type: HashMap<i64, Vec<i64>> = HashMap::new();
+    for o in objs {
+        if let (Some(ct), Some(id)) = (o.int(type_field), o.int(id_field)) {
+            by_type.entry(ct).or_default().push(id);
+        }
+    }
+    for (ct, ids) in by_type {
+        let Some(target) = registry::by_ct_id(ct) else { continue };
+        let ids = load_ids(db, cache, target, ids).await?;
+        let targets = cached(cache, target, &ids);
+        prepare(db, cache, target, targets, Mode::Nested).await?;
+    }
+    Ok(())
+}
+
+/// Merged config context per object: active contexts by weight, then the
+/// object's own local context data on top (spec §3.9; inactive contexts are
+/// left out on purpose).
+pub async fn config_contexts<C: ConnectionTrait>(
+    db: &C,
+    model: &'static Model,
+    objs: &[Obj],
+) -> AppResult<HashMap<i64, Json>> {
+    let ct = registry::ct_id(model);
+    let q = Query::select()
+        .column(("extras_configcontextassignment", "object_id"))
+        .column(("extras_configcontext", "data"))
+        .from("extras_configcontextassignment")
+        .inner_join(
+            "extras_configcontext",
+            Expr::col(("extras_configcontext", "id")).equals(("extras_configcontextassignment", "config_context_id")),
+        )
+        .and_where(Expr::col(("extras_configcontextassignment", "content_type_id")).eq(ct))
+        .and_where(
+            Expr::col(("extras_configcontextassignment", "object_id"))
+                .is_in(objs.iter().map(|o| o.id).collect::<Vec<_>>()),
+        )
+        .and_where(Expr::col(("extras_configcontext", "is_active")).eq(true))
+        .order_by(("extras_configcontextassignment", "weight"), Order::Asc)
+        .order_by(("extras_configcontext", "name"), Order::Asc)
+        .to_owned();
+    let mut contexts: HashMap<i64, Vec<Json>> = HashMap::new();
+    for r in db.query_all(&q).await? {
+        let id = r.try_get_by_index::<i64>(0)?;
+        let data: String = r.try_get_by_index(1)?;
+        contexts.entry(id).or_default().push(serde_json::from_str(&data).unwrap_or(Json::Null));
+    }
+    let mut out = HashMap::new();
+    for o in objs {
+        let mut merged: Option<Json> = None;
+        let layers = contexts.remove(&o.id).unwrap_or_default();
+        let local = match o.get("local_context_data") {
+            Val::Json(j) if !j.is_null() => Some(j.clone()),
+            _ => None,
+        };
+        for layer in layers.iter().chain(local.iter()) {
+            let m = merged.get_or_insert_with(|| json!({}));
+            pm_domain::merge::deep_merge(m, layer, true, pm_domain::merge::ListMerge::Replace);
+        }
+        out.insert(o.id, merged.unwrap_or(Json::Null));
+    }
+    Ok(out)
+}

@@ -1,0 +1,182 @@
+//! `peering-manager`: the one binary — server, migrations and admin commands.
+
+mod config;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pm_db::Db;
+
+use config::Config;
+
+#[derive(Parser)]
+#[command(name = "peering-manager", version, about = "Peering Manager: the source of truth for BGP peering.")]
+struct Cli {
+    /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://USER@HOST:PORT/DB`).
+    #[arg(long, global = true, env = "PM_DATABASE_URL", default_value = config::DEFAULT_DATABASE)]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (applies migrations; creates an `admin` user on an empty database).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PM_BIND", default_value = "127.0.0.1:8000")]
+        bind: SocketAddr,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a superuser.
+    Createsuperuser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Password; asked for nothing, generated and printed when omitted.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+    /// Delete change-log records and jobs past their retention, and expired sessions.
+    Housekeeping,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a user and print its key (shown only once).
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Allow writes (tokens are read-only otherwise).
+        #[arg(long)]
+        write: bool,
+        /// Expiry date (`2027-01-31` or an ISO date-time).
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PM_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::from_env();
+    let db =
+        Db::connect(&cli.database).await.with_context(|| format!("cannot open database {}", redact(&cli.database)))?;
+    db.migrate().await.context("migrating the database")?;
+    match cli.command {
+        Command::Serve { bind } => serve(db, config, bind).await,
+        Command::Migrate => {
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::Createsuperuser { username, email, password } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(random_password);
+            pm_db::auth::create_user(&db.conn, &username, &email, &password, true).await?;
+            if generated {
+                println!("Superuser {username} created with password: {password}");
+            } else {
+                println!("Superuser {username} created.");
+            }
+            Ok(())
+        }
+        Command::Token { action: TokenCommand::Create { user, write, expires, description } } => {
+            let id = pm_db::auth::user_id_by_name(&db.conn, &user)
+                .await?
+                .with_context(|| format!("no user named {user}"))?;
+            let expires = match expires {
+                Some(e) => Some(pm_db::query::filter::parse_datetime(&e).with_context(|| format!("bad date: {e}"))?),
+                None => None,
+            };
+            let key = pm_db::auth::create_token(&db.conn, id, write, expires, &description, None).await?;
+            println!("{key}");
+            Ok(())
+        }
+        Command::Housekeeping => {
+            let (changes, jobs) = pm_db::ops::housekeeping(&db, &config.settings).await?;
+            println!("Removed {changes} change-log record(s) and {jobs} job(s) past retention.");
+            Ok(())
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((creds, rest)) if creds.contains(':') && !creds.ends_with("//") => {
+            let scheme_end = creds.find("://").map(|i| i + 3).unwrap_or(0);
+            let user = creds[scheme_end..].split(':').next().unwrap_or("");
+            format!("{}{user}:***@{rest}", &creds[..scheme_end])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn random_password() -> String {
+    let bytes: [u8; 12] = rand_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rand_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    let key = pm_db::auth::new_token_key();
+    for (i, c) in key.as_bytes().chunks(2).take(N).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap();
+    }
+    out
+}
+
+async fn serve(db: Db, config: Config, bind: SocketAddr) -> anyhow::Result<()> {
+    ensure_admin(&db).await?;
+    let state = pm_web::AppState {
+        db,
+        settings: std::sync::Arc::new(config.settings.clone()),
+        config: std::sync::Arc::new(config.web.clone()),
+    };
+    let app = pm_web::router(state);
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!("Peering Manager listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// A fresh install gets an `admin` superuser so someone can log in at all.
+async fn ensure_admin(db: &Db) -> anyhow::Result<()> {
+    if pm_db::auth::user_count(&db.conn).await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("PM_SUPERUSER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (random_password(), true),
+    };
+    match pm_db::auth::create_user(&db.conn, "admin", "", &password, true).await {
+        Ok(_) if generated => {
+            println!("Created superuser 'admin' with password: {password}");
+            println!("(shown once; set PM_SUPERUSER_PASSWORD to choose it)");
+        }
+        Ok(_) => println!("Created superuser 'admin' with the password from PM_SUPERUSER_PASSWORD."),
+        // Another server process on the same database created it first.
+        Err(e) if pm_db::auth::user_count(&db.conn).await? > 0 => tracing::debug!("admin already created: {e}"),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! The REST API: discovery, status, user preferences, OpenAPI, and the
+//! generic model endpoints.
+
+pub mod openapi;
+pub mod resource;
+pub mod userpref;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use pm_db::registry;
+use serde_json::{Map, Value as Json, json};
+
+use crate::state::AppState;
+
+pub const API_VERSION: &str = "1.10";
+pub const PM_VERSION: &str = "1.10.5";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/", get(root))
+        .route("/api/status/", get(status))
+        .route("/api/schema/", get(openapi::schema))
+        .route("/api/users/userpref/", get(userpref::get).patch(userpref::patch))
+        .route("/api/{app}/", get(resource::app_root))
+        .route("/api/{app}/{endpoint}/", any(resource::collection))
+        .route("/api/{app}/{endpoint}/{id}/", any(resource::detail))
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/schema/")))
+}
+
+async fn root(headers: HeaderMap) -> Response {
+    let base = resource::base_url(&headers);
+    let mut out = Map::new();
+    for app in registry::APPS {
+        out.insert((*app).into(), json!(format!("{base}/api/{app}/")));
+    }
+    out.insert("status".into(), json!(format!("{base}/api/status/")));
+    axum::Json(Json::Object(out)).into_response()
+}
+
+async fn status(
+    State(state): State<AppState>,
+    axum::Extension(p): axum::Extension<crate::auth::Principal>,
+) -> crate::error::ApiResult<Response> {
+    if p.user.is_none() && state.config.login_required {
+        return Err(pm_db::AppError::Unauthenticated("Authentication credentials were not provided.".into()).into());
+    }
+    let backend = match state.db.backend() {
+        sea_orm::DbBackend::Postgres => "postgresql",
+        _ => "sqlite",
+    };
+    Ok(axum::Json(json!({
+        "peering-manager-version": PM_VERSION,
+        "implementation": format!("peering-manager-rs {}", env!("CARGO_PKG_VERSION")),
+        "database": backend,
+        "installed-apps": {},
+        "rq-workers-running": 0,
+    }))
+    .into_response())
+}

@@ -1,0 +1,102 @@
+//! Who is calling: an API token (`Authorization: Token <key>`) or nobody.
+//! The result is a `Principal` every handler receives.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pm_db::AppError;
+use pm_db::auth::{Perms, User};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Clone)]
+pub struct Principal {
+    pub user: Option<User>,
+    pub perms: Perms,
+    /// False for read-only tokens.
+    pub write_enabled: bool,
+}
+
+impl Principal {
+    pub fn anonymous(login_required: bool) -> Principal {
+        let perms = if login_required { Perms::none() } else { Perms::read_everything() };
+        Principal { user: None, perms, write_enabled: false }
+    }
+    pub fn user_name(&self) -> String {
+        self.user.as_ref().map(|u| u.username.clone()).unwrap_or_default()
+    }
+}
+
+/// The request's id: returned as `X-Request-ID`, stored on its change-log records.
+#[derive(Clone, Copy)]
+pub struct RequestId(pub uuid::Uuid);
+
+fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
+    let headers: &HeaderMap = req.headers();
+    if trust_proxy {
+        let from_header = headers
+            .get("x-real-ip")
+            .or_else(|| headers.get("x-forwarded-for"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .and_then(|v| v.parse::<IpAddr>().ok().or_else(|| v.parse::<SocketAddr>().ok().map(|s| s.ip())));
+        if from_header.is_some() {
+            return from_header;
+        }
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Parse the Authorization header: `Token <key>` (keyword case-insensitive).
+fn token_from(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(raw) = headers.get("authorization") else { return Ok(None) };
+    let raw = raw.to_str().map_err(|_| AppError::Unauthenticated("Invalid token header.".into()))?;
+    let mut parts = raw.split_whitespace();
+    let (Some(kw), key, rest) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+    if !kw.eq_ignore_ascii_case("token") {
+        return Ok(None);
+    }
+    match (key, rest) {
+        (None, _) => Err(AppError::Unauthenticated("Invalid token header. No credentials provided.".into())),
+        (Some(_), Some(_)) => {
+            Err(AppError::Unauthenticated("Invalid token header. Token string should not contain spaces.".into()))
+        }
+        (Some(k), None) => Ok(Some(k.to_string())),
+    }
+}
+
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let rid = RequestId(uuid::Uuid::new_v4());
+    req.extensions_mut().insert(rid);
+    // Read what authentication needs first: the request body is not Sync.
+    let headers = req.headers().clone();
+    let ip = client_ip(&req, state.config.trust_proxy_headers);
+    let principal = match resolve(&state, &headers, ip).await {
+        Ok(p) => p,
+        Err(e) => return with_request_id(ApiError(e).into_response(), rid),
+    };
+    req.extensions_mut().insert(principal);
+    with_request_id(next.run(req).await, rid)
+}
+
+fn with_request_id(mut resp: Response, rid: RequestId) -> Response {
+    resp.headers_mut().insert("X-Request-ID", rid.0.to_string().parse().unwrap());
+    resp
+}
+
+async fn resolve(state: &AppState, headers: &HeaderMap, ip: Option<IpAddr>) -> Result<Principal, AppError> {
+    let Some(key) = token_from(headers)? else {
+        return Ok(Principal::anonymous(state.config.login_required));
+    };
+    let (user, token) = pm_db::auth::authenticate_token(&state.db.conn, &key, ip).await?;
+    let mut perms = pm_db::auth::load_perms(&state.db.conn, &user).await?;
+    if !state.config.login_required {
+        perms = perms.with_read_everything();
+    }
+    Ok(Principal { user: Some(user), perms, write_enabled: token.write_enabled })
+}
