@@ -199,7 +199,7 @@ fn model_table(m: &'static Model) -> TableCreateStatement {
         if let Some((table, on_delete)) = target {
             t.foreign_key(
                 ForeignKey::create()
-                    .name(format!("{}_{}_fk", m.table, f.name))
+                    .name(ident(format!("{}_{}_fk", m.table, f.name)))
                     .from(m.table, f.column().unwrap())
                     .to(table, "id")
                     .on_delete(match on_delete {
@@ -217,7 +217,7 @@ fn model_indexes(m: &'static Model) -> Vec<IndexCreateStatement> {
     let mut out = Vec::new();
     for (cols, _) in m.unique_together {
         let mut idx = Index::create();
-        idx.unique().name(format!("{}_{}_uniq", m.table, cols.join("_"))).table(m.table);
+        idx.unique().name(ident(format!("{}_{}_uniq", m.table, cols.join("_")))).table(m.table);
         for c in *cols {
             idx.col(*c);
         }
@@ -228,7 +228,7 @@ fn model_indexes(m: &'static Model) -> Vec<IndexCreateStatement> {
         if matches!(f.kind, Kind::Fk { .. } | Kind::ContentType) || f.name == "time" {
             out.push(
                 Index::create()
-                    .name(format!("{}_{}_idx", m.table, f.name))
+                    .name(ident(format!("{}_{}_idx", m.table, f.name)))
                     .table(m.table)
                     .col(f.column().unwrap())
                     .to_owned(),
@@ -252,19 +252,19 @@ fn join_table(m: &Model, f: &Field) -> Option<TableCreateStatement> {
             .col(ColumnDef::new(dst).big_integer().not_null())
             .foreign_key(
                 ForeignKey::create()
-                    .name(format!("{table}_src_fk"))
+                    .name(ident(format!("{table}_src_fk")))
                     .from(table, src)
                     .to(m.table, "id")
                     .on_delete(ForeignKeyAction::Cascade),
             )
             .foreign_key(
                 ForeignKey::create()
-                    .name(format!("{table}_dst_fk"))
+                    .name(ident(format!("{table}_dst_fk")))
                     .from(table, dst)
                     .to(target, "id")
                     .on_delete(ForeignKeyAction::Cascade),
             )
-            .index(Index::create().unique().name(format!("{table}_uniq")).col(src).col(dst))
+            .index(Index::create().unique().name(ident(format!("{table}_uniq"))).col(src).col(dst))
             .to_owned(),
     )
 }
@@ -313,6 +313,26 @@ fn support_tables() -> Vec<TableCreateStatement> {
             .col(ColumnDef::new("expires").timestamp_with_time_zone().not_null())
             .to_owned(),
     ]
+}
+
+/// Constraint and index names within PostgreSQL's 63-byte identifier limit
+/// (longer names are truncated there and then collide).
+fn ident(name: String) -> String {
+    if name.len() <= 60 {
+        return name;
+    }
+    let digest = pm_domain_hash(&name);
+    format!("{}_{digest}", &name[..50])
+}
+
+fn pm_domain_hash(s: &str) -> String {
+    // FNV-1a: stable across releases, unlike std's hasher.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{:08x}", h as u32)
 }
 
 /// Run pending migrations. On PostgreSQL an advisory lock makes concurrent

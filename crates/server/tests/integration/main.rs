@@ -1,1 +1,12 @@
+//! The integration suite: the real router, a fresh database per test, every
+//! scenario on SQLite and on PostgreSQL.
 
+mod harness;
+
+mod auth;
+mod bad_input;
+mod changelog;
+mod cli;
+mod crud;
+mod filters;
+mod rules;
