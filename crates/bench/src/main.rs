@@ -118,7 +118,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         };
         // Reset the kernel's peak-RSS counter so VmHWM covers this scenario only.
         let per_scenario_peak = server.reset_peak_rss();
+        let cpu_before = server.cpu_ticks();
         let mut result = measure(api.clone(), args.clients, duration, request).await;
+        result.server_cpu_ticks = server.cpu_ticks().saturating_sub(cpu_before);
         result.rss_peak_kb = server.status_kb("VmHWM");
         result.rss_now_kb = server.status_kb("VmRSS");
         if !per_scenario_peak {
@@ -240,6 +242,15 @@ impl Server {
             .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// User + system CPU time of the server so far, in clock ticks
+    /// (fields 14 and 15 of /proc/PID/stat; the name before them is in parentheses).
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        // after_name starts at field 3 (state): utime is the 12th item from here.
+        after_name.split_whitespace().skip(11).take(2).filter_map(|v| v.parse::<u64>().ok()).sum()
     }
 
     /// Writing 5 to clear_refs resets VmHWM (Linux >= 4.0; our own child).
@@ -515,6 +526,7 @@ struct Outcome {
     elapsed: Duration,
     rss_peak_kb: u64,
     rss_now_kb: u64,
+    server_cpu_ticks: u64,
 }
 
 /// `clients` tasks send requests back to back (one in flight each) over one
@@ -579,6 +591,12 @@ where
 }
 
 impl Outcome {
+    /// Server CPU time per successful request, in ms. /proc reports ticks of
+    /// USER_HZ, which is 100 on Linux whatever the kernel's HZ.
+    fn server_cpu_ms_per_request(&self) -> f64 {
+        if self.ok == 0 { 0.0 } else { self.server_cpu_ticks as f64 * 10.0 / self.ok as f64 }
+    }
+
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
@@ -601,9 +619,9 @@ fn print_report(args: &Args, database: &str, rows: &[(Scenario, Outcome)]) {
     let backend = if database.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
     println!("\n### {backend}: {} clients, {} s per scenario\n", args.clients, args.duration_secs);
     println!(
-        "| Scenario | OK | Errors | req/s | p50 ms | p99 ms | max ms | RSS peak MB | RSS after MB | Target | Met |"
+        "| Scenario | OK | Errors | req/s | p50 ms | p99 ms | max ms | server CPU ms/req | RSS peak MB | RSS after MB | Target | Met |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for (scenario, r) in rows {
         let (min_rate, max_p99) = scenario.target();
         let mut target = Vec::new();
@@ -626,7 +644,7 @@ fn print_report(args: &Args, database: &str, rows: &[(Scenario, Outcome)]) {
         }
         let met = if missed.is_empty() { "yes".to_string() } else { format!("**no** ({})", missed.join(", ")) };
         println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {met} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {met} |",
             scenario.name(),
             r.ok,
             r.errors,
@@ -634,6 +652,7 @@ fn print_report(args: &Args, database: &str, rows: &[(Scenario, Outcome)]) {
             r.percentile_ms(50.0),
             r.percentile_ms(99.0),
             r.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+            r.server_cpu_ms_per_request(),
             mb(r.rss_peak_kb),
             mb(r.rss_now_kb),
             target.join(", "),

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod changelog;
 pub mod choices;
+pub mod demo;
 pub mod error;
 pub mod hooks;
 pub mod load;
@@ -16,6 +17,7 @@ pub mod query;
 pub mod registry;
 pub mod schema;
 pub mod serialize;
+pub mod session;
 pub mod write;
 
 use std::sync::Arc;

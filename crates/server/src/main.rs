@@ -47,6 +47,26 @@ enum Command {
     },
     /// Delete change-log records and jobs past their retention, and expired sessions.
     Housekeeping,
+    /// Load a small demo network (idempotent) to try the product and its templates.
+    Demo,
+    /// Render router configurations (every router when none is named).
+    Render {
+        /// Router name; repeat for several.
+        #[arg(long = "router")]
+        routers: Vec<String>,
+        /// Render this template file instead of each router's own template.
+        #[arg(long)]
+        template: Option<std::path::PathBuf>,
+        /// Write one file per router (`NAME.conf`) into this folder instead of stdout.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// Jinja2 `trim_blocks` for --template.
+        #[arg(long)]
+        trim: bool,
+        /// Jinja2 `lstrip_blocks` for --template.
+        #[arg(long)]
+        lstrip: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,12 +128,72 @@ async fn main() -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
+        Command::Demo => {
+            if pm_db::demo::load(&db, &config.settings).await? {
+                println!("Demo network loaded (AS{}, routers edge1 and edge2).", pm_db::demo::DEMO_ASN);
+            } else {
+                println!("Demo network already present; nothing changed.");
+            }
+            Ok(())
+        }
+        Command::Render { routers, template, output, trim, lstrip } => {
+            render(&db, &routers, template, output, trim, lstrip).await
+        }
         Command::Housekeeping => {
             let (changes, jobs) = pm_db::ops::housekeeping(&db, &config.settings).await?;
             println!("Removed {changes} change-log record(s) and {jobs} job(s) past retention.");
             Ok(())
         }
     }
+}
+
+async fn render(
+    db: &Db,
+    names: &[String],
+    template: Option<std::path::PathBuf>,
+    output: Option<std::path::PathBuf>,
+    trim: bool,
+    lstrip: bool,
+) -> anyhow::Result<()> {
+    let source = match &template {
+        Some(path) => Some(pm_render::Source {
+            name: path.display().to_string(),
+            text: std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+            trim,
+            lstrip,
+        }),
+        None => None,
+    };
+    let routers = pm_render::router_ids(db, names).await?;
+    for missing in names.iter().filter(|n| !routers.iter().any(|(_, r)| r == *n)) {
+        anyhow::bail!("no router named {missing}");
+    }
+    if let Some(dir) = &output {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut failed = false;
+    for (id, name) in &routers {
+        match pm_render::render_router(db, *id, source.clone()).await {
+            Ok(Some(r)) => match &output {
+                Some(dir) => {
+                    let path = dir.join(format!("{name}.conf"));
+                    std::fs::write(&path, format!("{}\n", r.text))
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("{name}: {}", path.display());
+                }
+                None => println!("{}", r.text),
+            },
+            Ok(None) => eprintln!("{name}: no configuration template assigned, skipped"),
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        anyhow::bail!("some configurations could not be rendered");
+    }
+    Ok(())
 }
 
 fn redact(url: &str) -> String {

@@ -1,14 +1,20 @@
-//! Who is calling: an API token (`Authorization: Token <key>`) or nobody.
-//! The result is a `Principal` every handler receives.
+//! Who is calling: an API token (`Authorization: Token <key>`), a browser
+//! session (cookie `pm_session`), or nobody. The result is a `Principal`
+//! every handler receives. Requests authenticated by the session cookie must
+//! carry the session's CSRF token on unsafe methods (`X-CSRFToken` header for
+//! API calls, a form field for UI forms).
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pm_db::AppError;
 use pm_db::auth::{Perms, User};
+use pm_db::session::Session;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,12 +25,29 @@ pub struct Principal {
     pub perms: Perms,
     /// False for read-only tokens.
     pub write_enabled: bool,
+    /// Set when the caller came with a session cookie (browser).
+    pub session: Option<Arc<Session>>,
+}
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "pm_session";
+
+/// A cookie's value from the `Cookie` header(s).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
 }
 
 impl Principal {
     pub fn anonymous(login_required: bool) -> Principal {
         let perms = if login_required { Perms::none() } else { Perms::read_everything() };
-        Principal { user: None, perms, write_enabled: false }
+        Principal { user: None, perms, write_enabled: false, session: None }
     }
     pub fn user_name(&self) -> String {
         self.user.as_ref().map(|u| u.username.clone()).unwrap_or_default()
@@ -80,6 +103,17 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         Ok(p) => p,
         Err(e) => return with_request_id(ApiError(e).into_response(), rid),
     };
+    // Browser calls to the API with the session cookie: CSRF header on unsafe methods.
+    if let Some(session) = &principal.session
+        && req.uri().path().starts_with("/api/")
+        && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    {
+        let sent = headers.get("x-csrftoken").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !constant_time_eq(sent, &session.csrf) {
+            let e = AppError::PermissionDenied("CSRF Failed: CSRF token missing or incorrect.".into());
+            return with_request_id(ApiError(e).into_response(), rid);
+        }
+    }
     req.extensions_mut().insert(principal);
     with_request_id(next.run(req).await, rid)
 }
@@ -91,12 +125,32 @@ fn with_request_id(mut resp: Response, rid: RequestId) -> Response {
 
 async fn resolve(state: &AppState, headers: &HeaderMap, ip: Option<IpAddr>) -> Result<Principal, AppError> {
     let Some(key) = token_from(headers)? else {
-        return Ok(Principal::anonymous(state.config.login_required));
+        return from_session(state, headers).await;
     };
     let (user, token) = pm_db::auth::authenticate_token(&state.db.conn, &key, ip).await?;
     let mut perms = pm_db::auth::load_perms(&state.db.conn, &user).await?;
     if !state.config.login_required {
         perms = perms.with_read_everything();
     }
-    Ok(Principal { user: Some(user), perms, write_enabled: token.write_enabled })
+    Ok(Principal { user: Some(user), perms, write_enabled: token.write_enabled, session: None })
+}
+
+/// The session cookie's user, or anonymous when there is no live session.
+async fn from_session(state: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
+    let anonymous = Principal::anonymous(state.config.login_required);
+    let Some(value) = cookie(headers, SESSION_COOKIE) else { return Ok(anonymous) };
+    let Some(session) = pm_db::session::load(&state.db.conn, &value).await? else { return Ok(anonymous) };
+    let Some(user) = pm_db::auth::user_by_id(&state.db.conn, session.user_id).await?.filter(|u| u.is_active) else {
+        return Ok(anonymous);
+    };
+    let mut perms = pm_db::auth::load_perms(&state.db.conn, &user).await?;
+    if !state.config.login_required {
+        perms = perms.with_read_everything();
+    }
+    Ok(Principal { user: Some(user), perms, write_enabled: true, session: Some(Arc::new(session)) })
+}
+
+/// Compare secrets without leaking where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && !b.is_empty() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

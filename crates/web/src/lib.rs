@@ -1,9 +1,10 @@
-//! HTTP for Peering Manager: the REST API (and, next, the web UI).
+//! HTTP for Peering Manager: the REST API and the web UI.
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod state;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::Request;
@@ -17,6 +18,7 @@ pub use state::{AppState, WebConfig};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
+        .merge(ui::router())
         .fallback(fallback)
         .layer(middleware::from_fn(api_version_header))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

@@ -9,4 +9,7 @@ mod changelog;
 mod cli;
 mod crud;
 mod filters;
+mod render;
 mod rules;
+mod ui;
+mod ui_support;

@@ -2,6 +2,7 @@
 //! generic model endpoints.
 
 pub mod openapi;
+pub mod render;
 pub mod resource;
 pub mod userpref;
 
@@ -24,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/status/", get(status))
         .route("/api/schema/", get(openapi::schema))
         .route("/api/users/userpref/", get(userpref::get).patch(userpref::patch))
+        .route("/api/devices/routers/{id}/configuration/", get(render::router_configuration))
+        .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
+        .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
+        .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))
         .route("/api/{app}/", get(resource::app_root))
         .route("/api/{app}/{endpoint}/", any(resource::collection))
         .route("/api/{app}/{endpoint}/{id}/", any(resource::detail))

@@ -1,0 +1,166 @@
+//! The Jinja2 environment Peering Manager templates expect, on minijinja.
+
+use std::sync::{Arc, OnceLock};
+
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind};
+use regex::Regex;
+use sea_query::{Condition, Expr, ExprTrait};
+
+use crate::graph::Graph;
+use crate::objects::model;
+
+/// `{% include_configuration "Name" %}` → `{% include "configuration::Name" %}`.
+/// A bare identifier names the template by its own text, not its value (as PM does).
+pub fn rewrite_include_tags(source: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"\{%([-+]?)\s*include_(configuration|email|exporttemplate)\s+(?:"([^"]*)"|'([^']*)'|(\d+)|([A-Za-z_][A-Za-z0-9_]*))\s*([-+]?)%\}"#,
+        )
+        .unwrap()
+    });
+    re.replace_all(source, |c: &regex::Captures| {
+        let ident = c.get(3).or(c.get(4)).or(c.get(5)).or(c.get(6)).map(|m| m.as_str()).unwrap_or("");
+        let escaped = ident.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("{{%{} include \"{}::{}\" {}%}}", &c[1], &c[2], escaped, &c[7])
+    })
+    .into_owned()
+}
+
+/// Empty list literals inside tags (`{'x': []}`) become `__mutable_list()`,
+/// so `list.append(...)` works as in Jinja2.
+pub fn rewrite_mutable_lists(source: &str) -> String {
+    static TAG: OnceLock<Regex> = OnceLock::new();
+    static EMPTY: OnceLock<Regex> = OnceLock::new();
+    let tag = TAG.get_or_init(|| Regex::new(r"(?s)\{%.*?%\}").unwrap());
+    let empty = EMPTY.get_or_init(|| Regex::new(r"(^|[^\w\]\)])\[\s*\]").unwrap());
+    tag.replace_all(source, |c: &regex::Captures| empty.replace_all(&c[0], "${1}__mutable_list()").into_owned())
+        .into_owned()
+}
+
+fn prepare_source(source: &str) -> String {
+    rewrite_mutable_lists(&rewrite_include_tags(source))
+}
+
+/// Resolve `<kind>::<name or id>` from the database.
+fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
+    let Some((kind, ident)) = name.split_once("::") else { return Ok(None) };
+    let (label, attr) = match kind {
+        "configuration" => ("devices.configuration", "template"),
+        "email" => ("messaging.email", "template"),
+        "exporttemplate" => ("extras.exporttemplate", "template"),
+        _ => return Ok(Some(String::new())),
+    };
+    let m = model(label);
+    let cond = match ident.parse::<i64>() {
+        Ok(id) => Condition::all().add(Expr::col("id").eq(id)),
+        Err(_) => Condition::all().add(Expr::col("name").eq(ident)),
+    };
+    let ids = graph.query(m, cond)?;
+    match ids.len() {
+        0 => Err(Error::new(ErrorKind::TemplateNotFound, format!("no {} named {ident:?}", m.verbose))),
+        1 => {
+            let obj = graph.get(m, ids[0])?.expect("just loaded");
+            let source = obj.text(attr).to_string();
+            if kind == "exporttemplate" {
+                // An export template is included by its output, rendered first.
+                let target = obj
+                    .int("content_type")
+                    .and_then(pm_db::registry::by_ct_id)
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "export template has no content type"))?;
+                let ctx = crate::context::export(graph, target)?;
+                let out = render_in(graph, name, &source, false, false, ctx)
+                    .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+                return Ok(Some(out));
+            }
+            Ok(Some(prepare_source(&source)))
+        }
+        n => Err(Error::new(ErrorKind::InvalidOperation, format!("{n} {} are named {ident:?}", m.verbose_plural))),
+    }
+}
+
+fn now(format: Option<String>, timezone: Option<String>) -> Result<String, Error> {
+    let format = format.unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".into());
+    match timezone.as_deref().filter(|t| !t.is_empty()) {
+        None | Some("UTC") => Ok(chrono::Utc::now().format(&format).to_string()),
+        Some(tz) => {
+            Err(Error::new(ErrorKind::InvalidOperation, format!("unknown time zone {tz:?} (only UTC is known)")))
+        }
+    }
+}
+
+pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(trim)
+            .lstrip_blocks(lstrip)
+            .keep_trailing_newline(false)
+            .build()
+            .expect("default delimiters"),
+    );
+    // Template names come from user data: never auto-escape.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    crate::filters::register(&mut env);
+    // Jinja2: None is not iterable (minijinja says it is).
+    env.add_test("iterable", |v: Value| !v.is_none() && !v.is_undefined() && v.try_iter().is_ok());
+    env.add_function("now", now);
+    env.add_function("__mutable_list", || Value::from_object(crate::objects::MutList::default()));
+    let g = graph.clone();
+    env.set_loader(move |name| load(&g, name));
+    env
+}
+
+/// A template error as the user needs it: which template, which line, what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub template: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "error in template {:?} at line {l}: {}", self.template, self.message),
+            None => write!(f, "error in template {:?}: {}", self.template, self.message),
+        }
+    }
+}
+
+fn describe(top: &str, e: &Error) -> TemplateError {
+    // The innermost error with a location is the useful one (inside an include).
+    let mut best = e;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = cur {
+        if let Some(me) = x.downcast_ref::<Error>()
+            && me.line().is_some()
+        {
+            best = me;
+        }
+        cur = x.source();
+    }
+    let message = match best.detail() {
+        Some(d) => format!("{}: {d}", best.kind()),
+        None => best.kind().to_string(),
+    };
+    TemplateError { template: best.name().unwrap_or(top).to_string(), line: best.line(), message }
+}
+
+/// Render one template source with a context, in this graph.
+pub fn render_in(
+    graph: &Arc<Graph>,
+    name: &str,
+    source: &str,
+    trim: bool,
+    lstrip: bool,
+    ctx: Value,
+) -> Result<String, TemplateError> {
+    let env = environment(graph, trim, lstrip);
+    let source = prepare_source(source);
+    let tmpl = env.template_from_named_str(name, &source).map_err(|e| describe(name, &e))?;
+    tmpl.render(ctx).map_err(|e| describe(name, &e))
+}

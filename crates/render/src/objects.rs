@@ -1,0 +1,382 @@
+//! What templates see: model instances (`Item`) and querysets (`Set`),
+//! read-only views over the graph. Only declared fields and a whitelist of
+//! methods are reachable, and nothing writes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+use pm_db::model::{Computed, Kind, Model};
+use pm_db::object::{Obj, Val};
+use pm_db::registry;
+
+use crate::graph::{Graph, leak};
+
+pub fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// One row, as a template object.
+pub struct Item {
+    pub graph: Arc<Graph>,
+    pub obj: Arc<Obj>,
+}
+
+/// Several rows of one model, in order (a queryset, or a related manager).
+pub struct Set {
+    pub graph: Arc<Graph>,
+    pub model: &'static Model,
+    pub ids: Vec<i64>,
+}
+
+impl fmt::Debug for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}: {}>", self.obj.model.name, self.obj.id)
+    }
+}
+
+impl fmt::Debug for Set {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<QuerySet {} {:?}>", self.model.name, self.ids)
+    }
+}
+
+pub fn item(graph: &Arc<Graph>, obj: Arc<Obj>) -> Value {
+    Value::from_object(Item { graph: graph.clone(), obj })
+}
+
+pub fn set(graph: &Arc<Graph>, model: &'static Model, ids: Vec<i64>) -> Value {
+    Value::from_object(Set { graph: graph.clone(), model, ids })
+}
+
+pub fn model(label: &str) -> &'static Model {
+    registry::model(label).expect("known model")
+}
+
+/// Python's `str()` of a datetime.
+fn py_datetime(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
+}
+
+/// netaddr's default MAC rendering (`00-1B-77-49-54-FD`).
+fn py_mac(s: &str) -> String {
+    s.replace(':', "-").to_uppercase()
+}
+
+pub fn json_value(j: &serde_json::Value) -> Value {
+    if j.is_null() { Value::from(()) } else { Value::from(minijinja::value::Serde(j)) }
+}
+
+impl Item {
+    pub fn model(&self) -> &'static Model {
+        self.obj.model
+    }
+
+    pub fn is(&self, label: &str) -> bool {
+        self.obj.model.label() == label
+    }
+
+    pub fn related(&self, field: &str) -> Result<Option<Item>, Error> {
+        Ok(self.graph.related(&self.obj, leak(field))?.map(|o| Item { graph: self.graph.clone(), obj: o }))
+    }
+
+    pub fn text(&self, field: &str) -> &str {
+        self.obj.text(field)
+    }
+
+    pub fn field(&self, name: &str) -> Result<Option<Value>, Error> {
+        let g = &self.graph;
+        if name == "pk" {
+            return Ok(Some(Value::from(self.obj.id)));
+        }
+        if let Some(v) = self.property(name)? {
+            return Ok(Some(v));
+        }
+        let Some(f) = self.obj.model.field(name) else { return Ok(None) };
+        let v = self.obj.get(name);
+        Ok(Some(match f.kind {
+            Kind::Fk { .. } => match g.related(&self.obj, f.name)? {
+                Some(o) => item(g, o),
+                None => Value::from(()),
+            },
+            Kind::M2m { .. } => {
+                let (target, ids) = g.m2m(&self.obj, f.name)?;
+                set(g, target, ids)
+            }
+            Kind::Tags => set(g, model("extras.tag"), g.tags(&self.obj)?),
+            Kind::ContentType => {
+                v.as_int().and_then(registry::by_ct_id).map(|m| Value::from(m.label())).unwrap_or_default()
+            }
+            Kind::ContentTypes { .. } => Value::from(()),
+            Kind::Computed(Computed::ConfigContext) => json_value(&g.config_context(&self.obj)?),
+            Kind::Computed(Computed::CommunityKind) => {
+                pm_domain::community::kind_of(self.text("value")).map(|k| Value::from(k.as_str())).unwrap_or_default()
+            }
+            Kind::Computed(Computed::Display) => Value::from(g.display(&self.obj)?),
+            Kind::Computed(Computed::PeeringdbPrefixes) => Value::from(minijinja::value::Serde(serde_json::json!({}))),
+            Kind::Computed(Computed::ExistsInPeeringdb | Computed::IsAbandoned) => Value::from(false),
+            Kind::Computed(_) => Value::from(()),
+            Kind::Mac => v.as_str().map(|s| Value::from(py_mac(s))).unwrap_or_default(),
+            _ => match v {
+                Val::Null => Value::from(()),
+                Val::Int(i) => Value::from(*i),
+                Val::Float(x) => Value::from(*x),
+                Val::Bool(b) => Value::from(*b),
+                Val::Text(s) => Value::from(s.as_str()),
+                Val::Time(t) => Value::from(py_datetime(t)),
+                Val::Json(j) => json_value(j),
+            },
+        }))
+    }
+
+    /// Properties Peering Manager's models define beyond their columns.
+    fn property(&self, name: &str) -> Result<Option<Value>, Error> {
+        let m = self.obj.model;
+        Ok(match (m.name, name) {
+            (_, "config_context") if m.features.config_context => {
+                Some(json_value(&self.graph.config_context(&self.obj)?))
+            }
+            ("directpeeringsession" | "internetexchangepeeringsession", "enabled") => {
+                Some(Value::from(self.text("status") == "enabled"))
+            }
+            ("autonomoussystem", "is_private") => {
+                Some(Value::from(pm_domain::asn::is_private(self.obj.int("asn").unwrap_or(0))))
+            }
+            ("autonomoussystem", "peeringdb_network" | "general_policy") => Some(Value::from(())),
+            ("internetexchange", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_ixlan").is_some())),
+            ("connection", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_netixlan").is_some())),
+            ("autonomoussystem" | "internetexchange", "contacts") => {
+                let a = model("messaging.contactassignment");
+                let ct = registry::ct_id(m);
+                let ids = self.graph.query(
+                    a,
+                    sea_query::Condition::all()
+                        .add(sea_query::ExprTrait::eq(sea_query::Expr::col("content_type_id"), ct))
+                        .add(sea_query::ExprTrait::eq(sea_query::Expr::col("object_id"), self.obj.id)),
+                )?;
+                Some(set(&self.graph, a, ids))
+            }
+            _ => None,
+        })
+    }
+}
+
+impl Object for Item {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        // Errors cannot be returned from here; a failed load reads as undefined
+        // and the template error that follows names the attribute.
+        self.field(name).ok().flatten()
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
+    fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        crate::methods::call(self, state, method, args)
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Item>()?;
+        Some((self.obj.model.table, self.obj.id).cmp(&(other.obj.model.table, other.obj.id)))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.str())
+    }
+}
+
+impl Item {
+    /// Python `str()`: sessions prefer their service reference.
+    pub fn str(&self) -> String {
+        if matches!(self.obj.model.name, "directpeeringsession" | "internetexchangepeeringsession")
+            && !self.text("service_reference").is_empty()
+        {
+            return self.text("service_reference").to_string();
+        }
+        self.graph.display(&self.obj).unwrap_or_default()
+    }
+}
+
+impl Set {
+    pub fn items(&self) -> Result<Vec<Item>, Error> {
+        self.graph.ensure(self.model, &self.ids)?;
+        Ok(self
+            .ids
+            .iter()
+            .filter_map(|id| self.graph.obj(self.model, *id))
+            .map(|o| Item { graph: self.graph.clone(), obj: o })
+            .collect())
+    }
+
+    pub fn with(&self, ids: Vec<i64>) -> Set {
+        Set { graph: self.graph.clone(), model: self.model, ids }
+    }
+
+    /// Keep rows matching Django-style keyword lookups (`slug="x"`, `asn__gt=5`).
+    pub fn filter(&self, kwargs: &Kwargs, keep: bool) -> Result<Set, Error> {
+        let mut ids = Vec::new();
+        for it in self.items()? {
+            let mut ok = true;
+            for key in kwargs.args() {
+                let want: Value = kwargs.get(key)?;
+                if !crate::lookup::matches(&it, key, &want)? {
+                    ok = false;
+                    break;
+                }
+            }
+            if ok == keep {
+                ids.push(it.obj.id);
+            }
+        }
+        Ok(self.with(ids))
+    }
+}
+
+impl Object for Set {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let idx = key.as_i64()?;
+        let len = self.ids.len() as i64;
+        let idx = if idx < 0 { len + idx } else { idx };
+        let id = *self.ids.get(usize::try_from(idx).ok()?)?;
+        self.graph.get(self.model, id).ok().flatten().map(|o| item(&self.graph, o))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.items() {
+            Ok(items) => Enumerator::Values(items.into_iter().map(Value::from_object).collect()),
+            Err(_) => Enumerator::Empty,
+        }
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.ids.len())
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let kwargs = || -> Result<Kwargs, Error> {
+            Ok(args
+                .iter()
+                .find_map(|a| Kwargs::try_from(a.clone()).ok())
+                .unwrap_or_else(|| Kwargs::from_iter(Vec::<(&str, Value)>::new())))
+        };
+        let first =
+            |s: &Set| s.ids.first().and_then(|id| s.graph.get(s.model, *id).ok().flatten()).map(|o| item(&s.graph, o));
+        Ok(match method {
+            "all" => Value::from_object(self.with(self.ids.clone())),
+            "filter" => Value::from_object(self.filter(&kwargs()?, true)?),
+            "exclude" => Value::from_object(self.filter(&kwargs()?, false)?),
+            "first" => first(self).unwrap_or(Value::from(())),
+            "last" => {
+                let rev = self.with(self.ids.iter().rev().copied().collect());
+                first(&rev).unwrap_or(Value::from(()))
+            }
+            "count" => Value::from(self.ids.len()),
+            "exists" => Value::from(!self.ids.is_empty()),
+            "get" => {
+                let found = self.filter(&kwargs()?, true)?;
+                match found.ids.len() {
+                    1 => first(&found).unwrap_or(Value::from(())),
+                    0 => return Err(err(format!("{} matching query does not exist.", self.model.verbose))),
+                    _ => return Err(err(format!("get() returned more than one {}", self.model.verbose))),
+                }
+            }
+            _ => return Err(Error::from(ErrorKind::UnknownMethod)),
+        })
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = crate::objects::class_name(self.model);
+        let inner: Vec<String> =
+            self.items().unwrap_or_default().iter().map(|i| format!("<{name}: {}>", i.str())).collect();
+        write!(f, "<QuerySet [{}]>", inner.join(", "))
+    }
+}
+
+/// Django class names for reprs: `RoutingPolicy`, `AutonomousSystem`.
+pub fn class_name(m: &Model) -> String {
+    match m.name {
+        "bgpgroup" => "BGPGroup".into(),
+        "bfd" => "BFD".into(),
+        "ixapi" => "IXAPI".into(),
+        "internetexchangepeeringsession" => "InternetExchangePeeringSession".into(),
+        _ => m
+            .verbose
+            .split([' ', '-'])
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+            })
+            .collect(),
+    }
+}
+
+/// Downcast a template value to a model instance.
+pub fn as_item(v: &Value) -> Option<&Item> {
+    v.downcast_object_ref::<Item>()
+}
+
+pub fn as_set(v: &Value) -> Option<&Set> {
+    v.downcast_object_ref::<Set>()
+}
+
+/// A list templates can `append` to. Jinja2 lists are mutable and Peering
+/// Manager templates rely on it; minijinja's are not, so empty list literals
+/// inside tags become one of these (see `env::rewrite_mutable_lists`).
+#[derive(Debug, Default)]
+pub struct MutList(std::sync::Mutex<Vec<Value>>);
+
+impl MutList {
+    fn snapshot(&self) -> Vec<Value> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Object for MutList {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let items = self.0.lock().unwrap();
+        let idx = key.as_i64()?;
+        let idx = if idx < 0 { items.len() as i64 + idx } else { idx };
+        items.get(usize::try_from(idx).ok()?).cloned()
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.snapshot())
+    }
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.0.lock().unwrap().len())
+    }
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let mut items = self.0.lock().unwrap();
+        match (method, args) {
+            ("append", [v]) => items.push(v.clone()),
+            ("extend", [v]) => items.extend(v.try_iter()?),
+            ("insert", [i, v]) => {
+                let i = usize::try_from(i.as_i64().unwrap_or(0)).unwrap_or(0).min(items.len());
+                items.insert(i, v.clone());
+            }
+            ("pop", []) => return Ok(items.pop().unwrap_or(Value::from(()))),
+            ("count", [v]) => return Ok(Value::from(items.iter().filter(|x| *x == v).count())),
+            ("index", [v]) => {
+                return items.iter().position(|x| x == v).map(Value::from).ok_or_else(|| err("value is not in list"));
+            }
+            _ => return Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+        Ok(Value::from(()))
+    }
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Value::from(self.snapshot()), f)
+    }
+}

@@ -1,0 +1,378 @@
+//! Object pages: the object's cards and its tabs — one per model pointing at
+//! it (sessions of an AS, connections of a router…), config context,
+//! journal and change log where the model has them.
+
+use pm_db::load::Mode;
+use pm_db::model::{Computed, Kind, Model};
+use pm_db::models::{core, extras};
+use pm_db::{AppError, AppResult, ops, registry};
+use sea_orm::ConnectionTrait;
+use sea_query::{Condition, Expr, ExprTrait, Query};
+use serde_json::{Value as Json, json};
+
+use super::list::{self, TableOpts};
+use super::meta;
+use super::render::{self, esc};
+use super::{Ctx, UiResult};
+
+/// A tab listing the rows of `model` whose `field` points at the object.
+#[derive(Clone, Copy)]
+struct Related {
+    slug: &'static str,
+    model: &'static Model,
+    field: &'static pm_db::model::Field,
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The related tabs of a model, computed once per model.
+fn related(m: &'static Model) -> Vec<(Related, String)> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Vec<(&'static str, &'static Model, &'static str)>>>> =
+        OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+    let entries = cache.entry(m.table).or_insert_with(|| {
+        let refs: Vec<_> = registry::referencing(m)
+            .into_iter()
+            .filter(|(rm, _)| meta::ui_path(rm).is_some() && meta::meta(rm).list)
+            .collect();
+        let mut out = vec![];
+        for (rm, f) in &refs {
+            let siblings = refs.iter().filter(|(o, _)| std::ptr::eq(*o, *rm)).count();
+            let plain = siblings == 1 || !f.name.starts_with("local_");
+            let slug = if plain { rm.api.to_string() } else { format!("{}-{}", rm.api, f.name.replace('_', "-")) };
+            out.push((leak(slug), *rm, f.name));
+        }
+        out
+    });
+    entries
+        .iter()
+        .map(|(slug, rm, fname)| {
+            let f = rm.field(fname).unwrap();
+            let label = if slug.contains(&f.name.replace('_', "-")) && f.name.starts_with("local_") {
+                format!("{} (local)", meta::short_plural(rm))
+            } else {
+                meta::short_plural(rm)
+            };
+            (Related { slug, model: rm, field: f }, label)
+        })
+        .collect()
+}
+
+async fn count_where(ctx: &Ctx, m: &'static Model, cond: Condition) -> AppResult<i64> {
+    let Some(scope) = ctx.perms().scope(m, "view") else { return Ok(0) };
+    pm_db::load::count(&ctx.db().conn, m, cond.add(scope)).await
+}
+
+fn fk_cond(r: &Related, id: i64) -> Condition {
+    Condition::all().add(Expr::col(r.field.column().unwrap()).eq(id))
+}
+
+fn generic_cond(type_col: &'static str, id_col: &'static str, m: &'static Model, id: i64) -> Condition {
+    Condition::all().add(Expr::col(type_col).eq(registry::ct_id(m))).add(Expr::col(id_col).eq(id))
+}
+
+pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>) -> UiResult {
+    if !ctx.perms().allows(m, "view") {
+        return Err(pm_db::error::permission_denied());
+    }
+    let (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+    let j = list::to_json(ctx, &cache, std::slice::from_ref(&obj)).pop().unwrap_or(Json::Null);
+    let path = meta::ui_path(m).unwrap_or("/");
+    let base = format!("{path}{id}/");
+
+    // Tabs: main, related lists, config context, journal, change log.
+    let mut tabs = vec![json!({"slug": "", "label": meta::title(m.verbose), "url": base, "active": tab.is_none()})];
+    let rel = related(m);
+    for (r, label) in &rel {
+        if !ctx.perms().allows(r.model, "view") {
+            continue;
+        }
+        let n = count_where(ctx, r.model, fk_cond(r, id)).await?;
+        // Empty relations stay out of the way (the tab still answers when asked for).
+        if n == 0 && tab != Some(r.slug) {
+            continue;
+        }
+        tabs.push(json!({"slug": r.slug, "label": label, "url": format!("{base}{}/", r.slug), "count": n,
+            "active": tab == Some(r.slug)}));
+    }
+    let has_cc = m.fields.iter().any(|f| matches!(f.kind, Kind::Computed(Computed::ConfigContext)));
+    if has_cc && ctx.perms().allows(&extras::CONFIG_CONTEXT, "view") {
+        tabs.push(json!({"slug": "config-context", "label": "Config Context", "url": format!("{base}config-context/"),
+            "active": tab == Some("config-context")}));
+    }
+    if m.features.journal && ctx.perms().allows(&extras::JOURNAL_ENTRY, "view") {
+        let n = count_where(
+            ctx,
+            &extras::JOURNAL_ENTRY,
+            generic_cond("assigned_object_type_id", "assigned_object_id", m, id),
+        )
+        .await?;
+        tabs.push(json!({"slug": "journal", "label": "Journal", "url": format!("{base}journal/"), "count": n,
+            "active": tab == Some("journal")}));
+    }
+    if m.features.change_log && ctx.perms().allows(&core::OBJECT_CHANGE, "view") {
+        tabs.push(json!({"slug": "changelog", "label": "Changelog", "url": format!("{base}changelog/"),
+            "active": tab == Some("changelog")}));
+    }
+    if let Some(t) = tab
+        && !tabs.iter().any(|x| x["slug"] == json!(t))
+    {
+        return Err(AppError::NotFound("Page not found.".into()));
+    }
+
+    let full_path = ctx.req.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let mut page = json!({
+        "title": j["display"].as_str().unwrap_or(""),
+        "model": list::model_info(ctx, m),
+        "object": {"id": id, "display": j["display"], "url": base},
+        "tabs": tabs,
+        "tab": tab.unwrap_or(""),
+        "return_url": full_path,
+        "created": j.get("created").and_then(Json::as_str).map(render::fmt_time),
+        "updated": j.get("updated").and_then(Json::as_str).map(render::fmt_time),
+    });
+    let extra = match tab {
+        None => main_tab(ctx, m, &obj, &j).await?,
+        Some("changelog") => changelog_tab(ctx, m, id).await?,
+        Some("config-context") => config_context_tab(ctx, m, id, &j).await?,
+        Some("journal") => journal_tab(ctx, m, id, &full_path).await?,
+        Some(slug) => {
+            let (r, _) =
+                rel.iter().find(|(r, _)| r.slug == slug).ok_or_else(|| AppError::NotFound("Page not found.".into()))?;
+            related_tab(ctx, r, id, &full_path).await?
+        }
+    };
+    if let (Json::Object(p), Json::Object(e)) = (&mut page, extra) {
+        p.extend(e);
+    }
+    ctx.render("detail.html", page).await
+}
+
+/// Fields shown in their own cards rather than the attribute table.
+fn own_card(f: &pm_db::model::Field) -> bool {
+    matches!(f.kind, Kind::M2m { .. } | Kind::Tags | Kind::Json { .. } | Kind::Computed(Computed::ConfigContext))
+        || matches!(f.name, "comments" | "template" | "body_template" | "id" | "created" | "updated")
+        || (f.kind_is_long_text() && f.name != "comments")
+}
+
+trait LongText {
+    fn kind_is_long_text(&self) -> bool;
+}
+impl LongText for pm_db::model::Field {
+    fn kind_is_long_text(&self) -> bool {
+        matches!(self.kind, Kind::LongText)
+    }
+}
+
+async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Json) -> AppResult<Json> {
+    let mut attrs = vec![];
+    let mut relations = vec![];
+    let mut blocks = vec![];
+    for f in m.fields.iter().filter(|f| f.api && !f.write_only) {
+        let Some(v) = j.get(f.name) else { continue };
+        if matches!(f.kind, Kind::M2m { .. }) {
+            relations.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
+        } else if matches!(f.kind, Kind::Json { .. }) || (matches!(f.kind, Kind::LongText) && f.name != "comments") {
+            if f.name == "local_context_data" {
+                continue; // on the config context tab
+            }
+            if !v.is_null() && v != "" {
+                blocks.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
+            }
+        } else if !own_card(f) {
+            attrs.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
+        }
+    }
+    let comments = j.get("comments").and_then(Json::as_str).filter(|c| !c.trim().is_empty()).map(render::markdown);
+    let tags = match j.get("tags") {
+        Some(Json::Array(items)) => Some(items.iter().map(render::tag_pill).collect::<Vec<_>>().join(" ")),
+        _ => None,
+    };
+    let mut out = json!({"attrs": attrs, "relations": relations, "blocks": blocks, "comments": comments,
+        "has_comments": m.has("comments"), "tags": tags});
+    if std::ptr::eq(m, &core::OBJECT_CHANGE) {
+        let pre = j.get("prechange_data").cloned().unwrap_or(Json::Null);
+        let post = j.get("postchange_data").cloned().unwrap_or(Json::Null);
+        out["diff"] = json!(render::diff(&pre, &post));
+        out["blocks"] = json!([]);
+        out["pre"] = json!(serde_json::to_string_pretty(&pre).unwrap_or_default());
+        out["post"] = json!(serde_json::to_string_pretty(&post).unwrap_or_default());
+        // Other changes of the same request.
+        let rid = obj.text("request_id").to_string();
+        let cond = Condition::all().add(Expr::col("request_id").eq(rid)).add(Expr::col("id").ne(obj.id));
+        let fetched = list::fetch(ctx, m, &[], cond, None, Some(50), 0).await?;
+        let cols = render::visible_columns(m, &render::available_columns(m, ctx.perms()), None);
+        let opts = TableOpts { selectable: false, actions: false, sort_base: None, sort: None, return_url: "" };
+        out["request_changes"] = list::table(ctx, m, &fetched, &cols, opts).await?;
+        out["request_count"] = json!(fetched.count);
+    }
+    if std::ptr::eq(m, &extras::TAG) {
+        let q = Query::select()
+            .column("content_type_id")
+            .expr(Expr::cust("COUNT(*)"))
+            .from("extras_taggeditem")
+            .and_where(Expr::col("tag_id").eq(obj.id))
+            .group_by_col("content_type_id")
+            .to_owned();
+        let mut items = vec![];
+        for r in ctx.db().conn.query_all(&q).await? {
+            let (ct, n) = (r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
+            if let Some(t) = registry::by_ct_id(ct) {
+                let url = meta::ui_path(t).map(|p| format!("{p}?tag={}", obj.text("slug")));
+                items.push(json!({"label": meta::title(t.verbose_plural), "count": n, "url": url}));
+            }
+        }
+        out["tagged"] = json!(items);
+    }
+    Ok(out)
+}
+
+async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppResult<Json> {
+    let m = r.model;
+    let page_size = list::per_page(ctx);
+    let fetched = list::fetch(ctx, m, &[], fk_cond(r, id), None, Some(page_size), 0).await?;
+    let available = render::available_columns(m, ctx.perms());
+    let cols: Vec<_> =
+        render::visible_columns(m, &available, None).into_iter().filter(|c| c.name != r.field.name).collect();
+    let opts = TableOpts { selectable: false, actions: true, sort_base: None, sort: None, return_url };
+    let table = list::table(ctx, m, &fetched, &cols, opts).await?;
+    let path = meta::ui_path(m).unwrap_or("/");
+    let filter = format!("{}_id", r.field.name);
+    let has_filter = pm_db::query::filter::parse_key(m, &filter).is_some();
+    let add = (meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).then(|| {
+        let q = serde_urlencoded::to_string([(r.field.name, id.to_string()), ("return_url", return_url.to_string())])
+            .unwrap_or_default();
+        format!("{path}add/?{q}")
+    });
+    Ok(json!({
+        "related": {
+            "table": table,
+            "count": fetched.count,
+            "shown": fetched.objs.len(),
+            "plural": meta::title(m.verbose_plural),
+            "verbose": m.verbose,
+            "list_url": has_filter.then(|| format!("{path}?{filter}={id}")),
+            "add_url": add,
+        }
+    }))
+}
+
+async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json> {
+    let oc = &core::OBJECT_CHANGE;
+    let cond = generic_cond("changed_object_type_id", "changed_object_id", m, id);
+    let fetched = list::fetch(ctx, oc, &[], cond, None, Some(100), 0).await?;
+    let objs = list::to_json(ctx, &fetched.cache, &fetched.objs);
+    let entries: Vec<Json> = objs
+        .iter()
+        .map(|c| {
+            let action = c["action"]["value"].as_str().unwrap_or("");
+            json!({
+                "url": format!("/core/changelog/{}/", c["id"]),
+                "time": render::fmt_time(c["time"].as_str().unwrap_or("")),
+                "user": c["user_name"],
+                "action": render::badge(c["action"]["label"].as_str().unwrap_or(action), render::choice_colour(action)),
+                "request_id": c["request_id"],
+                "diff": render::diff(&c["prechange_data"], &c["postchange_data"]),
+            })
+        })
+        .collect();
+    Ok(json!({"changes": entries, "change_count": fetched.count}))
+}
+
+async fn config_context_tab(ctx: &Ctx, m: &'static Model, id: i64, j: &Json) -> AppResult<Json> {
+    let pretty = |v: &Json| if v.is_null() { None } else { serde_json::to_string_pretty(v).ok() };
+    let cca = &extras::CONFIG_CONTEXT_ASSIGNMENT;
+    let mut assignments = vec![];
+    if ctx.perms().allows(cca, "view") {
+        let fetched =
+            list::fetch(ctx, cca, &[], generic_cond("content_type_id", "object_id", m, id), None, None, 0).await?;
+        let can_change = ctx.perms().allows(cca, "change");
+        let can_delete = ctx.perms().allows(cca, "delete");
+        for (o, a) in fetched.objs.iter().zip(list::to_json(ctx, &fetched.cache, &fetched.objs)) {
+            assignments.push(json!({
+                "context": render::object_link(Some(&extras::CONFIG_CONTEXT), &a["config_context"]),
+                "weight": a["weight"],
+                "edit_url": can_change.then(|| format!("/extras/config-context-assignments/{}/edit/", o.id)),
+                "delete_url": can_delete.then(|| format!("/extras/config-context-assignments/{}/delete/", o.id)),
+            }));
+        }
+    }
+    let base = format!("{}{id}/config-context/", meta::ui_path(m).unwrap_or("/"));
+    let add = ctx.perms().allows(cca, "add").then(|| {
+        let q = serde_urlencoded::to_string([
+            ("content_type", m.label()),
+            ("object_id", id.to_string()),
+            ("return_url", base.clone()),
+        ])
+        .unwrap_or_default();
+        format!("/extras/config-context-assignments/add/?{q}")
+    });
+    Ok(json!({
+        "config": {
+            "rendered": pretty(&j["config_context"]),
+            "local": pretty(&j["local_context_data"]),
+            "assignments": assignments,
+            "add_url": add,
+        }
+    }))
+}
+
+async fn journal_tab(ctx: &Ctx, m: &'static Model, id: i64, return_url: &str) -> AppResult<Json> {
+    let je = &extras::JOURNAL_ENTRY;
+    let fetched = list::fetch(
+        ctx,
+        je,
+        &[],
+        generic_cond("assigned_object_type_id", "assigned_object_id", m, id),
+        None,
+        Some(100),
+        0,
+    )
+    .await?;
+    let objs = list::to_json(ctx, &fetched.cache, &fetched.objs);
+    let users = user_names(ctx, &objs).await?;
+    let entries: Vec<Json> = objs
+        .iter()
+        .map(|e| {
+            let kind = e["kind"]["value"].as_str().unwrap_or("info");
+            json!({
+                "url": format!("/extras/journal-entries/{}/", e["id"]),
+                "time": render::fmt_time(e["created"].as_str().unwrap_or("")),
+                "user": e["created_by"].as_i64().and_then(|u| users.iter().find(|(i, _)| *i == u)).map(|(_, n)| n.clone()),
+                "kind": render::badge(e["kind"]["label"].as_str().unwrap_or(kind), render::choice_colour(kind)),
+                "comments": render::markdown(e["comments"].as_str().unwrap_or("")),
+            })
+        })
+        .collect();
+    let kinds: Vec<Json> =
+        pm_db::choices::JOURNAL_KIND.iter().map(|c| json!({"value": c.value, "label": c.label})).collect();
+    Ok(json!({"journal": {
+        "entries": entries,
+        "can_add": ctx.perms().allows(je, "add"),
+        "object_type": m.label(),
+        "object_id": id,
+        "return_url": return_url,
+        "kinds": kinds,
+    }}))
+}
+
+async fn user_names(ctx: &Ctx, entries: &[Json]) -> AppResult<Vec<(i64, String)>> {
+    let ids: Vec<i64> = entries.iter().filter_map(|e| e["created_by"].as_i64()).collect();
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let q =
+        Query::select().columns(["id", "username"]).from("auth_user").and_where(Expr::col("id").is_in(ids)).to_owned();
+    Ok(ctx
+        .db()
+        .conn
+        .query_all(&q)
+        .await?
+        .iter()
+        .filter_map(|r| Some((r.try_get_by_index::<i64>(0).ok()?, esc(&r.try_get_by_index::<String>(1).ok()?))))
+        .collect())
+}

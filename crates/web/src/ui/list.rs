@@ -1,0 +1,519 @@
+//! List pages: filter form (the API's filters), sortable columns chosen per
+//! user, pagination, bulk selection; and the table renderer every other page
+//! (related tabs, search results) reuses.
+
+use std::collections::HashMap;
+
+use pm_db::load::{self, Mode};
+use pm_db::model::{Choice, Kind, Model};
+use pm_db::object::{Cache, Obj};
+use pm_db::query::custom::CustomFilter as CF;
+use pm_db::query::filter;
+use pm_db::serialize::Render;
+use pm_db::{AppError, AppResult, registry};
+use sea_orm::ConnectionTrait;
+use sea_query::{Condition, Expr, ExprTrait, Query};
+use serde_json::{Value as Json, json};
+
+use super::meta::{self, PAGE_SIZES};
+use super::render::{self, Column, esc};
+use super::{Ctx, UiResult, redirect};
+
+/// Query keys that shape the page rather than filter it.
+pub const UI_KEYS: &[&str] = &["page", "per_page", "sort", "export", "return_url", "_", "ordering", "limit", "offset"];
+
+/// One page of objects: the caller's view scope, `params` (API filters) and an extra condition.
+pub struct Fetched {
+    pub count: i64,
+    pub objs: Vec<Obj>,
+    pub cache: Cache,
+}
+
+pub async fn fetch(
+    ctx: &Ctx,
+    m: &'static Model,
+    params: &[(String, String)],
+    extra: Condition,
+    ordering: Option<&str>,
+    limit: Option<u64>,
+    offset: u64,
+) -> AppResult<Fetched> {
+    let scope = ctx.perms().scope(m, "view").ok_or_else(pm_db::error::permission_denied)?;
+    let db = &ctx.db().conn;
+    let cond = filter::condition(db, m, params).await?.add(scope).add(extra);
+    let order = filter::ordering(m, ordering)?;
+    let count = load::count(db, m, cond.clone()).await?;
+    let objs = load::fetch(db, m, cond, &order, limit, offset).await?;
+    let mut cache = Cache::default();
+    load::prepare(db, &mut cache, m, objs.clone(), Mode::Full).await?;
+    Ok(Fetched { count, objs, cache })
+}
+
+/// Objects as API JSON (relative URLs), secrets only for those allowed.
+pub fn to_json(ctx: &Ctx, cache: &Cache, objs: &[Obj]) -> Vec<Json> {
+    let perms = ctx.perms();
+    let secrets = |m: &'static Model| perms.allows(m, "view_secrets");
+    let r = Render { base: "", cache, secrets: &secrets };
+    objs.iter().map(|o| r.object(o, Mode::Full)).collect()
+}
+
+/// Counts of rows of other models pointing at these objects, per count column.
+async fn counts(ctx: &Ctx, columns: &[Column], ids: &[i64]) -> AppResult<HashMap<&'static str, HashMap<i64, i64>>> {
+    let mut out = HashMap::new();
+    for c in columns.iter().filter_map(|c| c.count) {
+        let Some(model) = registry::model(c.model) else { continue };
+        let Some(col) = model.field(c.field).and_then(|f| f.column()) else { continue };
+        let q = Query::select()
+            .column(col)
+            .expr(Expr::cust("COUNT(*)"))
+            .from(model.table)
+            .and_where(Expr::col(col).is_in(ids.to_vec()))
+            .group_by_col(col)
+            .to_owned();
+        let mut map = HashMap::new();
+        for r in ctx.db().conn.query_all(&q).await? {
+            map.insert(r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
+        }
+        out.insert(c.name, map);
+    }
+    Ok(out)
+}
+
+pub struct TableOpts<'a> {
+    pub selectable: bool,
+    pub actions: bool,
+    /// Query string (without `sort`) for sort links; None = headers not clickable.
+    pub sort_base: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    pub return_url: &'a str,
+}
+
+/// The table of a page of objects.
+pub async fn table(
+    ctx: &Ctx,
+    m: &'static Model,
+    fetched: &Fetched,
+    columns: &[Column],
+    opts: TableOpts<'_>,
+) -> AppResult<Json> {
+    let objs = to_json(ctx, &fetched.cache, &fetched.objs);
+    let ids: Vec<i64> = fetched.objs.iter().map(|o| o.id).collect();
+    let counts = if ids.is_empty() { HashMap::new() } else { counts(ctx, columns, &ids).await? };
+    let link = render::link_column(m, columns);
+    let can_change = m.writable() && ctx.perms().allows(m, "change");
+    let can_delete = m.access != pm_db::model::Access::ReadOnly && ctx.perms().allows(m, "delete");
+    let path = meta::ui_path(m).unwrap_or("/");
+    let ret = serde_urlencoded::to_string([("return_url", opts.return_url)]).unwrap_or_default();
+    let mut rows = Vec::with_capacity(objs.len());
+    for (o, j) in fetched.objs.iter().zip(&objs) {
+        let url = meta::object_url(m, o.id);
+        let mut cells = Vec::with_capacity(columns.len());
+        for c in columns {
+            let mut html = match (c.field, c.count) {
+                (Some(f), _) => render::value_html(f, &j[f.name], false),
+                (None, Some(cnt)) => {
+                    let n = counts.get(c.name).and_then(|m| m.get(&o.id)).copied().unwrap_or(0);
+                    let target = registry::model(cnt.model);
+                    match target.and_then(meta::ui_path).filter(|_| n > 0) {
+                        Some(p) if meta::meta(target.unwrap()).list => {
+                            format!("<a href=\"{p}?{}_id={}\">{n}</a>", cnt.field, o.id)
+                        }
+                        _ => n.to_string(),
+                    }
+                }
+                _ => String::new(),
+            };
+            if Some(c.name) == link
+                && let Some(u) = &url
+            {
+                let inner = if html.contains("<a ") {
+                    j["display"].as_str().map(esc).unwrap_or(html.clone())
+                } else {
+                    html.clone()
+                };
+                html = format!("<a class=\"obj\" href=\"{}\">{inner}</a>", esc(u));
+            }
+            cells.push(Json::String(html));
+        }
+        rows.push(json!({
+            "id": o.id,
+            "cells": cells,
+            "url": url,
+            "edit_url": can_change.then(|| format!("{path}{}/edit/?{ret}", o.id)),
+            "delete_url": can_delete.then(|| format!("{path}{}/delete/?{ret}", o.id)),
+            "changelog_url": (m.features.change_log && meta::meta(m).detail).then(|| format!("{path}{}/changelog/", o.id)),
+        }));
+    }
+    let sort = opts.sort.unwrap_or("");
+    let headers: Vec<Json> = columns
+        .iter()
+        .map(|c| {
+            let (asc, desc) = (sort == c.name, sort.strip_prefix('-') == Some(c.name));
+            let sort_url = opts.sort_base.filter(|_| c.sortable).map(|base| {
+                let next = if asc { format!("-{}", c.name) } else { c.name.to_string() };
+                let q = if base.is_empty() { String::new() } else { format!("{base}&") };
+                format!("?{q}sort={next}")
+            });
+            json!({"name": c.name, "label": c.label, "sort_url": sort_url, "asc": asc, "desc": desc})
+        })
+        .collect();
+    Ok(json!({
+        "headers": headers,
+        "rows": rows,
+        "selectable": opts.selectable && (can_change || can_delete),
+        "actions": opts.actions,
+    }))
+}
+
+/// Filter params from the query string: empty values and page keys dropped.
+pub fn filter_params(query: &[(String, String)]) -> Vec<(String, String)> {
+    query.iter().filter(|(k, v)| !v.trim().is_empty() && !UI_KEYS.contains(&k.as_str())).cloned().collect()
+}
+
+fn table_pref(m: &Model, what: &str) -> String {
+    format!("tables.{}.{what}", m.label().replace('.', "_"))
+}
+
+pub fn per_page(ctx: &Ctx) -> u64 {
+    pm_db::session::get_pref(&ctx.prefs, "pagination.per_page")
+        .and_then(Json::as_u64)
+        .filter(|n| (1..=1000).contains(n))
+        .unwrap_or(std::cmp::max(ctx.req.state.settings.paginate_count, 1))
+}
+
+pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
+    if !ctx.perms().allows(m, "view") {
+        return Err(pm_db::error::permission_denied());
+    }
+    let query = ctx.query();
+    if ctx.query_get("export").as_deref() == Some("csv") {
+        return super::transfer::export(ctx, m).await;
+    }
+    // Page size and sort order are remembered per user.
+    let mut prefs_changed = false;
+    if let Some(n) = ctx.query_get("per_page").and_then(|v| v.parse::<u64>().ok()).filter(|n| (1..=1000).contains(n)) {
+        pm_db::session::set_pref(&mut ctx.prefs, "pagination.per_page", Some(json!(n)));
+        prefs_changed = true;
+    }
+    if let Some(s) = ctx.query_get("sort") {
+        let value = (!s.is_empty()).then(|| json!(s));
+        pm_db::session::set_pref(&mut ctx.prefs, &table_pref(m, "ordering"), value);
+        prefs_changed = true;
+    }
+    if prefs_changed {
+        ctx.save_prefs().await;
+    }
+    let per_page = per_page(ctx);
+    let available = render::available_columns(m, ctx.perms());
+    let columns =
+        render::visible_columns(m, &available, pm_db::session::get_pref(&ctx.prefs, &table_pref(m, "columns")));
+    let sort = pm_db::session::get_pref(&ctx.prefs, &table_pref(m, "ordering"))
+        .and_then(Json::as_str)
+        .map(str::to_string)
+        .filter(|s| available.iter().any(|c| c.sortable && c.name == s.trim_start_matches('-')));
+    let params = filter_params(&query);
+    let page = ctx.query_get("page").and_then(|p| p.parse::<u64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let mut filter_errors = None;
+    let fetched =
+        match fetch(ctx, m, &params, Condition::all(), sort.as_deref(), Some(per_page), (page - 1) * per_page).await {
+            Ok(f) => f,
+            Err(AppError::Validation(e)) => {
+                filter_errors = Some(render::field_errors_text(&e));
+                Fetched { count: 0, objs: vec![], cache: Cache::default() }
+            }
+            Err(e) => return Err(e),
+        };
+    let base_query = encode(&params);
+    let with = |extra: &[(&str, String)]| {
+        let mut p: Vec<(String, String)> = params.clone();
+        for (k, v) in extra {
+            p.push((k.to_string(), v.clone()));
+        }
+        format!("?{}", encode(&p))
+    };
+    let full_path = ctx.req.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let table = table(
+        ctx,
+        m,
+        &fetched,
+        &columns,
+        TableOpts {
+            selectable: true,
+            actions: true,
+            sort_base: Some(&base_query),
+            sort: sort.as_deref(),
+            return_url: &full_path,
+        },
+    )
+    .await?;
+    let pages: u64 = std::cmp::max((fetched.count as u64).div_ceil(per_page), 1);
+    let mut page_links = vec![];
+    for n in 1..=pages {
+        if n == 1 || n == pages || n.abs_diff(page) <= 2 {
+            page_links.push(json!({"n": n, "url": with(&[("page", n.to_string())]), "current": n == page}));
+        } else if page_links.last().is_some_and(|l: &Json| !l["gap"].as_bool().unwrap_or(false)) {
+            page_links.push(json!({"gap": true}));
+        }
+    }
+    let sizes: Vec<Json> = PAGE_SIZES
+        .iter()
+        .map(|n| json!({"n": n, "url": with(&[("per_page", n.to_string())]), "current": *n == per_page}))
+        .collect();
+    let all_columns: Vec<Json> = {
+        let mut ordered: Vec<&Column> = columns.iter().collect();
+        ordered.extend(available.iter().filter(|a| !columns.iter().any(|c| c.name == a.name)));
+        ordered
+            .iter()
+            .map(|c| json!({"name": c.name, "label": c.label, "visible": columns.iter().any(|v| v.name == c.name)}))
+            .collect()
+    };
+    let filters = filter_form(ctx, m, &query).await?;
+    let path = meta::ui_path(m).unwrap_or("/");
+    let first = (page - 1) * per_page + 1;
+    let last = (first + fetched.objs.len() as u64).saturating_sub(1);
+    ctx.render(
+        "list.html",
+        json!({
+            "title": meta::title(m.verbose_plural),
+            "model": model_info(ctx, m),
+            "tbl": table,
+            "filters": filters,
+            "q": ctx.query_get("q").unwrap_or_default(),
+            "filtered": !params.is_empty(),
+            "filter_errors": filter_errors,
+            "count": fetched.count,
+            "first": first,
+            "last": last,
+            "page": page,
+            "pages": pages,
+            "page_links": page_links,
+            "prev_url": (page > 1).then(|| with(&[("page", (page - 1).to_string())])),
+            "next_url": (page < pages).then(|| with(&[("page", (page + 1).to_string())])),
+            "page_sizes": sizes,
+            "per_page": per_page,
+            "query": base_query,
+            "query_pairs": params.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "all_columns": all_columns,
+            "export_url": format!("{path}{}", with(&[("export", "csv".into())])),
+        }),
+    )
+    .await
+}
+
+pub fn encode(params: &[(String, String)]) -> String {
+    serde_urlencoded::to_string(params).unwrap_or_default()
+}
+
+/// What templates need to know about a model and the user's rights on it.
+pub fn model_info(ctx: &Ctx, m: &'static Model) -> Json {
+    let meta = meta::meta(m);
+    let perms = ctx.perms();
+    let path = meta::ui_path(m).unwrap_or("/");
+    json!({
+        "label": m.label(),
+        "verbose": m.verbose,
+        "verbose_title": meta::title(m.verbose),
+        "plural": meta::title(m.verbose_plural),
+        "path": path,
+        "list": meta.list,
+        "can_add": meta.add && m.writable() && perms.allows(m, "add"),
+        "can_change": m.writable() && perms.allows(m, "change"),
+        "can_delete": m.access != pm_db::model::Access::ReadOnly && perms.allows(m, "delete"),
+        "change_log": m.features.change_log,
+    })
+}
+
+/// POST to a list URL: save or reset the table's columns (spec §9.3 "Configure table").
+pub async fn configure(ctx: &mut Ctx, m: &'static Model) -> UiResult {
+    let form = ctx.form()?;
+    let key = table_pref(m, "columns");
+    if form.has("reset") {
+        pm_db::session::set_pref(&mut ctx.prefs, &key, None);
+    } else {
+        let available = render::available_columns(m, ctx.perms());
+        let chosen: Vec<Json> = form
+            .all("columns")
+            .into_iter()
+            .filter(|c| available.iter().any(|a| a.name == *c))
+            .map(|c| json!(c))
+            .collect();
+        pm_db::session::set_pref(&mut ctx.prefs, &key, (!chosen.is_empty()).then_some(Json::Array(chosen)));
+    }
+    ctx.save_prefs().await;
+    let back = ctx.return_url(Some(&form), meta::ui_path(m).unwrap_or("/"));
+    Ok(redirect(&back))
+}
+
+/// Display strings of objects by id (picker pre-selection).
+pub async fn displays(ctx: &Ctx, m: &'static Model, ids: &[i64]) -> AppResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut cache = Cache::default();
+    let db = &ctx.db().conn;
+    load::load_ids(db, &mut cache, m, ids.iter().copied()).await?;
+    let objs: Vec<Obj> = ids.iter().filter_map(|id| cache.get(m, *id).cloned()).collect();
+    load::prepare(db, &mut cache, m, objs.clone(), Mode::Nested).await?;
+    Ok(objs.iter().map(|o| (o.id, pm_db::object::View::new(o, &cache).display())).collect())
+}
+
+/// Tags by slug → (slug, name).
+async fn tag_names(ctx: &Ctx, slugs: &[String]) -> AppResult<Vec<(String, String)>> {
+    if slugs.is_empty() {
+        return Ok(vec![]);
+    }
+    let q = Query::select()
+        .columns(["slug", "name"])
+        .from("extras_tag")
+        .and_where(Expr::col("slug").is_in(slugs.to_vec()))
+        .to_owned();
+    let rows = ctx.db().conn.query_all(&q).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((r.try_get_by_index::<String>(0).ok()?, r.try_get_by_index::<String>(1).ok()?)))
+        .collect())
+}
+
+fn options(choices: impl Iterator<Item = (String, String)>, current: &[String]) -> Vec<Json> {
+    choices.map(|(v, l)| json!({"value": v, "label": l, "selected": current.contains(&v)})).collect()
+}
+
+fn bool_options(current: &[String]) -> Vec<Json> {
+    options([("true".to_string(), "Yes".to_string()), ("false".into(), "No".into())].into_iter(), current)
+}
+
+/// The filter form: the API's filters a person would use, as widgets.
+async fn filter_form(ctx: &Ctx, m: &'static Model, query: &[(String, String)]) -> AppResult<Vec<Json>> {
+    let current = |name: &str| -> Vec<String> {
+        query.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()).collect()
+    };
+    let mut out: Vec<Json> = vec![];
+    let widget = |name: &str, label: String, widget: &str, extra: Json| {
+        let mut f = json!({"name": name, "label": label, "widget": widget, "value": current(name).first().cloned().unwrap_or_default()});
+        if let (Json::Object(f), Json::Object(e)) = (&mut f, extra) {
+            f.extend(e);
+        }
+        f
+    };
+    macro_rules! push {
+        ($($a:expr),* $(,)?) => { out.push(widget($($a),*)) };
+    }
+    for f in m.fields {
+        if f.filter == pm_db::model::Lookups::Off || matches!(f.kind, Kind::Id) {
+            continue;
+        }
+        let label = render::field_label(f);
+        match f.kind {
+            Kind::Bool => push!(f.name, label, "select", json!({"options": bool_options(&current(f.name))})),
+            Kind::Choice(cs) => {
+                let opts = options(cs.iter().map(|c| (c.value.to_string(), c.label.to_string())), &current(f.name));
+                push!(f.name, label, "select", json!({"options": opts}))
+            }
+            Kind::IntChoice(cs) => {
+                let opts = options(cs.iter().map(|(v, l)| (v.to_string(), l.to_string())), &current(f.name));
+                push!(f.name, label, "select", json!({"options": opts}))
+            }
+            Kind::Int { .. } => push!(f.name, label, "number", json!({})),
+            Kind::Text { .. } | Kind::LongText if f.filter == pm_db::model::Lookups::Str => {
+                let name = format!("{}__ic", f.name);
+                let value = current(&name).first().cloned().unwrap_or_default();
+                out.push(json!({"name": name, "label": label, "widget": "text", "value": value}));
+            }
+            Kind::Uuid | Kind::Text { .. } => push!(f.name, label, "text", json!({})),
+            _ => {}
+        }
+    }
+    for flt in m.filters {
+        match flt.target {
+            pm_db::model::FilterTarget::Path(p) if p == flt.name && flt.name.ends_with("_id") => {
+                let fk = &flt.name[..flt.name.len() - 3];
+                let Some(field) = m.field(fk) else { continue };
+                let Kind::Fk { to, .. } = field.kind else { continue };
+                let Some(target) = registry::model(to) else { continue };
+                if !ctx.perms().allows(target, "view") {
+                    continue;
+                }
+                let ids: Vec<i64> = current(flt.name).iter().filter_map(|v| v.parse().ok()).collect();
+                let selected = displays(ctx, target, &ids).await.unwrap_or_default();
+                let opts: Vec<Json> = selected
+                    .into_iter()
+                    .map(|(id, d)| json!({"value": id.to_string(), "label": d, "selected": true}))
+                    .collect();
+                push!(
+                    flt.name,
+                    render::field_label(field),
+                    "picker",
+                    json!({"api": target.api_list_path(), "options": opts, "multiple": true, "params": super::form::picker_params(field.name)}),
+                );
+            }
+            pm_db::model::FilterTarget::Custom(c) => {
+                let label = render::humanize(flt.name);
+                match custom_kind(c) {
+                    CustomFilterKind::AddressFamily => {
+                        let opts = options(
+                            [("4".to_string(), "IPv4".to_string()), ("6".into(), "IPv6".into())].into_iter(),
+                            &current(flt.name),
+                        );
+                        push!(flt.name, label, "select", json!({"options": opts}))
+                    }
+                    CustomFilterKind::Bool => {
+                        push!(flt.name, label, "select", json!({"options": bool_options(&current(flt.name))}))
+                    }
+                    CustomFilterKind::Choice(cs) => {
+                        let opts =
+                            options(cs.iter().map(|c| (c.value.to_string(), c.label.to_string())), &current(flt.name));
+                        push!(flt.name, label, "select", json!({"options": opts}))
+                    }
+                    CustomFilterKind::Time => {
+                        let label =
+                            if flt.name.ends_with("after") { "After".to_string() } else { "Before".to_string() };
+                        push!(flt.name, label, "datetime", json!({}))
+                    }
+                    CustomFilterKind::ContentType => {
+                        let opts = options(
+                            meta::ui_models().filter(|t| t.features.change_log || t.features.tags).map(|t| {
+                                (t.label(), format!("{} › {}", registry::app_verbose(t.app), meta::title(t.verbose)))
+                            }),
+                            &current(flt.name),
+                        );
+                        push!(flt.name, "Object type".into(), "select", json!({"options": opts}))
+                    }
+                    CustomFilterKind::Other => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if m.features.tags {
+        let slugs = current("tag");
+        let opts: Vec<Json> = tag_names(ctx, &slugs)
+            .await?
+            .into_iter()
+            .map(|(s, n)| json!({"value": s, "label": n, "selected": true}))
+            .collect();
+        out.push(json!({"name": "tag", "label": "Tags", "widget": "picker", "api": "/api/extras/tags/",
+            "options": opts, "multiple": true, "value_field": "slug", "params": ""}));
+    }
+    Ok(out)
+}
+
+enum CustomFilterKind {
+    AddressFamily,
+    Bool,
+    Choice(&'static [Choice]),
+    Time,
+    ContentType,
+    Other,
+}
+
+/// Which widget a hand-written filter gets.
+fn custom_kind(c: CF) -> CustomFilterKind {
+    match c {
+        CF::AddressFamily(_) => CustomFilterKind::AddressFamily,
+        CF::ExistsInPeeringdb | CF::IsAbandoned | CF::IsExpired(_) => CustomFilterKind::Bool,
+        CF::RoutingPolicyType => CustomFilterKind::Choice(pm_db::choices::ROUTING_POLICY_TYPE),
+        CF::After(_) | CF::Before(_) => CustomFilterKind::Time,
+        CF::ContentTypeLabel(_) => CustomFilterKind::ContentType,
+        _ => CustomFilterKind::Other,
+    }
+}

@@ -1,0 +1,359 @@
+//! What the web UI needs to know about models beyond their declaration:
+//! URL prefixes for models the API declares without a page, default table
+//! columns, count columns, and the sidebar. One small table, keyed by model
+//! label; everything else is derived from the `Model` declarations.
+
+use pm_db::model::Model;
+use pm_db::registry;
+
+/// A column counting the rows of another model pointing at this one.
+#[derive(Debug, Clone, Copy)]
+pub struct Count {
+    /// Column name (`directpeeringsession_count`).
+    pub name: &'static str,
+    pub label: &'static str,
+    /// `peering.directpeeringsession`
+    pub model: &'static str,
+    /// The FK field of that model pointing here.
+    pub field: &'static str,
+}
+
+const fn count(name: &'static str, label: &'static str, model: &'static str, field: &'static str) -> Count {
+    Count { name, label, model, field }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    pub label: &'static str,
+    /// UI prefix when the declaration has none (`ui: None`).
+    pub path: Option<&'static str>,
+    /// Default visible columns, in order (spec §9.4, the bold ones).
+    pub columns: &'static [&'static str],
+    pub counts: &'static [Count],
+    /// The column linking to the object (defaults to `name`, else the first column).
+    pub link: Option<&'static str>,
+    /// Whether objects have a page of their own.
+    pub detail: bool,
+    /// Whether the UI may add objects (change log and jobs are written by the system).
+    pub add: bool,
+    /// Listed in the UI (assignments only have add/edit/delete pages).
+    pub list: bool,
+    /// Form fields left out (synchronised from PeeringDB, internal).
+    pub form_exclude: &'static [&'static str],
+}
+
+const DEFAULT: Meta = Meta {
+    label: "",
+    path: None,
+    columns: &[],
+    counts: &[],
+    link: None,
+    detail: true,
+    add: true,
+    list: true,
+    form_exclude: &[],
+};
+
+const AS_DIRECT: Count =
+    count("directpeeringsession_count", "Direct sessions", "peering.directpeeringsession", "autonomous_system");
+const AS_IXP: Count = count(
+    "internetexchangepeeringsession_count",
+    "IX sessions",
+    "peering.internetexchangepeeringsession",
+    "autonomous_system",
+);
+
+pub static METAS: &[Meta] = &[
+    Meta {
+        label: "peering.autonomoussystem",
+        columns: &["asn", "name", "irr_as_set", "directpeeringsession_count", "internetexchangepeeringsession_count"],
+        counts: &[AS_DIRECT, AS_IXP],
+        link: Some("asn"),
+        ..DEFAULT
+    },
+    Meta {
+        label: "peering.bgpgroup",
+        columns: &["name", "status", "directpeeringsession_count"],
+        counts: &[count("directpeeringsession_count", "Sessions", "peering.directpeeringsession", "bgp_group")],
+        ..DEFAULT
+    },
+    Meta {
+        label: "peering.directpeeringsession",
+        columns: &[
+            "local_autonomous_system",
+            "autonomous_system",
+            "bgp_group",
+            "relationship",
+            "ip_address",
+            "status",
+            "router",
+            "connection",
+        ],
+        link: Some("ip_address"),
+        ..DEFAULT
+    },
+    Meta {
+        label: "peering.internetexchange",
+        columns: &["name", "local_autonomous_system", "status", "connection_count"],
+        counts: &[count("connection_count", "Connections", "net.connection", "internet_exchange_point")],
+        form_exclude: &["peeringdb_ixlan"],
+        ..DEFAULT
+    },
+    Meta {
+        label: "peering.internetexchangepeeringsession",
+        columns: &["autonomous_system", "ixp_connection", "ip_address", "status", "is_route_server"],
+        link: Some("ip_address"),
+        ..DEFAULT
+    },
+    Meta { label: "peering.routingpolicy", columns: &["name", "type", "weight", "address_family"], ..DEFAULT },
+    Meta { label: "bgp.community", columns: &["name", "value", "type"], ..DEFAULT },
+    Meta { label: "bgp.relationship", columns: &["name", "slug", "description", "color"], ..DEFAULT },
+    Meta {
+        label: "net.bfd",
+        columns: &[
+            "name",
+            "minimum_transmit_interval",
+            "minimum_receive_interval",
+            "detection_multiplier",
+            "hold_time",
+        ],
+        ..DEFAULT
+    },
+    Meta {
+        label: "net.connection",
+        columns: &["name", "status", "vlan", "ipv6_address", "ipv4_address", "internet_exchange_point", "router"],
+        form_exclude: &["peeringdb_netixlan"],
+        ..DEFAULT
+    },
+    Meta { label: "devices.configuration", columns: &["name", "updated"], ..DEFAULT },
+    Meta {
+        label: "devices.platform",
+        path: Some("/devices/platforms/"),
+        columns: &["name", "router_count", "napalm_driver", "password_algorithm", "description"],
+        counts: &[count("router_count", "Routers", "devices.router", "platform")],
+        ..DEFAULT
+    },
+    Meta {
+        label: "devices.router",
+        columns: &[
+            "name",
+            "hostname",
+            "platform",
+            "status",
+            "encrypt_passwords",
+            "poll_bgp_sessions_state",
+            "configuration_template",
+            "connection_count",
+        ],
+        counts: &[count("connection_count", "Connections", "net.connection", "router")],
+        ..DEFAULT
+    },
+    Meta {
+        label: "messaging.contact",
+        columns: &["name", "assignment_count", "title", "phone", "email"],
+        counts: &[count("assignment_count", "Assignments", "messaging.contactassignment", "contact")],
+        ..DEFAULT
+    },
+    Meta { label: "messaging.contactrole", columns: &["name", "description"], ..DEFAULT },
+    Meta {
+        label: "messaging.contactassignment",
+        path: Some("/messaging/contact-assignments/"),
+        columns: &["content_type", "object", "contact", "role"],
+        link: Some("contact"),
+        detail: false,
+        list: false,
+        ..DEFAULT
+    },
+    Meta { label: "messaging.email", columns: &["name", "subject", "updated"], ..DEFAULT },
+    Meta { label: "extras.configcontext", columns: &["name", "description", "is_active"], ..DEFAULT },
+    Meta {
+        label: "extras.configcontextassignment",
+        path: Some("/extras/config-context-assignments/"),
+        columns: &["content_type", "object", "config_context", "weight"],
+        link: Some("config_context"),
+        detail: false,
+        list: false,
+        ..DEFAULT
+    },
+    Meta {
+        label: "extras.exporttemplate",
+        columns: &["name", "content_type", "description", "jinja2_trim", "jinja2_lstrip"],
+        ..DEFAULT
+    },
+    Meta { label: "extras.ixapi", columns: &["name", "api_url", "identity"], ..DEFAULT },
+    Meta {
+        label: "extras.journalentry",
+        columns: &["created", "created_by", "assigned_object_type", "assigned_object", "kind", "comments"],
+        link: Some("created"),
+        ..DEFAULT
+    },
+    Meta { label: "extras.tag", columns: &["name", "slug", "color", "tagged_items"], ..DEFAULT },
+    Meta {
+        label: "core.objectchange",
+        columns: &["time", "user_name", "action", "changed_object_type", "changed_object", "request_id"],
+        link: Some("time"),
+        add: false,
+        ..DEFAULT
+    },
+    Meta {
+        label: "core.job",
+        columns: &["object_type", "name", "status", "created", "started", "completed", "user"],
+        link: Some("name"),
+        add: false,
+        ..DEFAULT
+    },
+];
+
+/// The UI metadata of a model (defaults when it has none).
+pub fn meta(model: &Model) -> Meta {
+    let label = model.label();
+    METAS.iter().find(|m| m.label == label).copied().unwrap_or(DEFAULT)
+}
+
+/// The model's UI prefix (`/autonomous-systems/`), if it has pages.
+pub fn ui_path(model: &Model) -> Option<&'static str> {
+    model.ui.or_else(|| meta(model).path)
+}
+
+/// Models with pages, in registry order.
+pub fn ui_models() -> impl Iterator<Item = &'static Model> {
+    registry::MODELS.iter().copied().filter(|m| ui_path(m).is_some())
+}
+
+/// The page of one object, when it has one.
+pub fn object_url(model: &Model, id: i64) -> Option<String> {
+    let m = meta(model);
+    let path = ui_path(model)?;
+    if m.detail {
+        Some(format!("{path}{id}/"))
+    } else if m.list {
+        Some(format!("{path}?id={id}"))
+    } else {
+        None
+    }
+}
+
+/// Title case for headings: "autonomous systems" → "Autonomous systems".
+pub fn title(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+pub struct NavItem {
+    pub label: &'static str,
+    pub url: &'static str,
+    pub staff: bool,
+}
+
+pub struct NavGroup {
+    pub label: &'static str,
+    pub icon: &'static str,
+    pub items: &'static [NavItem],
+}
+
+const fn item(label: &'static str, url: &'static str) -> NavItem {
+    NavItem { label, url, staff: false }
+}
+
+/// The sidebar (spec §9.1). Features not built yet are left out.
+pub static NAV: &[NavGroup] = &[
+    NavGroup {
+        label: "Peering",
+        icon: "peering",
+        items: &[
+            item("Autonomous Systems", "/autonomous-systems/"),
+            item("BGP Groups", "/bgp-groups/"),
+            item("Internet Exchanges", "/internet-exchanges/"),
+            item("Direct Sessions", "/direct-peering-sessions/"),
+            item("IXP Sessions", "/internet-exchange-peering-sessions/"),
+        ],
+    },
+    NavGroup {
+        label: "Network",
+        icon: "network",
+        items: &[item("Connections", "/net/connections/"), item("BFD", "/net/bfd/")],
+    },
+    NavGroup {
+        label: "Policy Options",
+        icon: "policy",
+        items: &[item("Communities", "/bgp/communities/"), item("Routing Policies", "/routing-policies/")],
+    },
+    NavGroup {
+        label: "Devices",
+        icon: "devices",
+        items: &[
+            item("Configurations", "/devices/configurations/"),
+            item("Routers", "/devices/routers/"),
+            item("Platforms", "/devices/platforms/"),
+        ],
+    },
+    NavGroup {
+        label: "Messaging",
+        icon: "messaging",
+        items: &[
+            item("Contacts", "/messaging/contacts/"),
+            item("Contact Roles", "/messaging/contact-roles/"),
+            item("E-mails", "/messaging/emails/"),
+        ],
+    },
+    NavGroup { label: "3rd Party", icon: "thirdparty", items: &[item("IX-API", "/extras/ix-api/")] },
+    NavGroup {
+        label: "Operations",
+        icon: "operations",
+        items: &[
+            item("Jobs", "/core/jobs/"),
+            item("Journal Entries", "/extras/journal-entries/"),
+            item("Change Log", "/core/changelog/"),
+        ],
+    },
+    NavGroup {
+        label: "Customisation",
+        icon: "custom",
+        items: &[
+            item("Relationships", "/bgp/relationships/"),
+            item("Config Contexts", "/extras/config-contexts/"),
+            item("Export Templates", "/extras/export-templates/"),
+            item("Tags", "/extras/tags/"),
+        ],
+    },
+];
+
+/// Global search order (spec §9.7), then what else is worth finding.
+pub const SEARCH_ORDER: &[&str] = &[
+    "peering.autonomoussystem",
+    "peering.internetexchange",
+    "peering.bgpgroup",
+    "peering.directpeeringsession",
+    "peering.internetexchangepeeringsession",
+    "net.connection",
+    "devices.router",
+    "bgp.community",
+    "peering.routingpolicy",
+    "net.bfd",
+    "devices.configuration",
+    "messaging.contact",
+    "messaging.email",
+    "bgp.relationship",
+    "devices.platform",
+    "extras.tag",
+    "extras.configcontext",
+    "extras.exporttemplate",
+    "extras.journalentry",
+];
+
+/// Page sizes offered (spec §9.3).
+pub const PAGE_SIZES: &[u64] = &[25, 50, 100, 250, 500, 1000];
+
+/// Shorter plural names for tabs and counters.
+pub fn short_plural(model: &Model) -> String {
+    match model.name {
+        "directpeeringsession" => "Direct sessions".into(),
+        "internetexchangepeeringsession" => "IX sessions".into(),
+        "internetexchange" => "Internet exchanges".into(),
+        "configcontextassignment" => "Config contexts".into(),
+        _ => title(model.verbose_plural),
+    }
+}
