@@ -38,7 +38,11 @@ pub fn router(graph: &Arc<Graph>, router_id: i64) -> Result<Value, Error> {
     let asn_of = |i: &Item| i.related("local_autonomous_system").ok().flatten().and_then(|a| a.obj.int("asn"));
     ixps.sort_by_key(|i| (asn_of(i), i.text("name").to_string(), i.text("slug").to_string()));
     let cm = model("bgp.community");
-    let policies = router_policies(&r)?;
+    let (g2, r2) = (graph.clone(), Item { graph: graph.clone(), obj: obj.clone() });
+    let routing_policies = crate::objects::Lazy::value(move || {
+        let policies = router_policies(&r2)?;
+        Ok(set(&g2, model("peering.routingpolicy"), policies.iter().map(|p| p.obj.id).collect()))
+    });
     Ok(minijinja::context! {
         router => item(graph, obj),
         local_as => local_as,
@@ -46,7 +50,7 @@ pub fn router(graph: &Arc<Graph>, router_id: i64) -> Result<Value, Error> {
         bgp_groups => set(graph, gm, graph.sorted(gm, group_ids)?),
         internet_exchange_points => set(graph, im, ixps.iter().map(|i| i.obj.id).collect()),
         communities => set(graph, cm, graph.all(cm)?),
-        routing_policies => set(graph, model("peering.routingpolicy"), policies.iter().map(|p| p.obj.id).collect()),
+        routing_policies => routing_policies,
     })
 }
 

@@ -177,45 +177,82 @@ impl Graph {
     }
 
     /// Targets of a many-to-many field, in the target's default order.
+    /// The first access loads every M2M field of the model, for every held
+    /// object of it, in one statement.
     pub fn m2m(&self, obj: &Obj, field: &'static str) -> GResult<(&'static Model, Vec<i64>)> {
         let f = obj.model.field(field).expect("m2m field");
-        let Kind::M2m { to, table, src, dst } = f.kind else { unreachable!() };
+        let Kind::M2m { to, table, .. } = f.kind else { unreachable!() };
         let target = registry::model(to).expect("m2m target");
-        if !self.is_loaded(table, obj.model, obj.id) {
-            let ids = self.pending(table, obj.model, obj.id);
-            let q = sea_query::Query::select()
-                .columns([src, dst])
-                .from(table)
-                .and_where(Expr::col(src).is_in(ids.clone()))
-                .to_owned();
-            self.queries.fetch_add(1, Ordering::Relaxed);
-            let rows = self.handle.block_on(async {
-                use sea_orm::ConnectionTrait;
-                self.db.conn.query_all(&q).await
-            });
-            let rows = rows.map_err(db_error)?;
-            let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
-            let mut targets = Vec::new();
-            for r in rows {
-                let (s, d): (i64, i64) =
-                    (r.try_get_by_index(0).map_err(db_error)?, r.try_get_by_index(1).map_err(db_error)?);
-                links.entry(s).or_default().push(d);
-                targets.push(d);
-            }
-            targets.sort_unstable();
-            targets.dedup();
-            self.ensure(target, &targets)?;
-            let order = self.order_index(target, &targets)?;
-            let mut inner = self.inner.lock().unwrap();
-            for id in &ids {
-                let mut t = links.remove(id).unwrap_or_default();
-                t.sort_by_key(|x| order.get(x).copied().unwrap_or(usize::MAX));
-                inner.m2m.insert((table, *id), t);
-                inner.loaded.insert((table, obj.model.table, *id));
-            }
+        if !self.is_loaded("m2m", obj.model, obj.id) {
+            self.load_m2m(obj)?;
         }
         let ids = self.inner.lock().unwrap().m2m.get(&(table, obj.id)).cloned().unwrap_or_default();
         Ok((target, ids))
+    }
+
+    fn load_m2m(&self, obj: &Obj) -> GResult<()> {
+        let ids = self.pending("m2m", obj.model, obj.id);
+        let fields: Vec<(&'static str, &'static str, &'static str, &'static Model)> = obj
+            .model
+            .fields
+            .iter()
+            .filter_map(|f| match f.kind {
+                Kind::M2m { to, table, src, dst } => Some((table, src, dst, registry::model(to).expect("m2m target"))),
+                _ => None,
+            })
+            .collect();
+        // Ids are integers from our own rows, so inlining them is safe and
+        // keeps one statement whatever the number of fields.
+        let id_list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (table, src, dst, _))| {
+                format!(
+                    "SELECT CAST({i} AS BIGINT) AS f, {src} AS s, {dst} AS d FROM {table} WHERE {src} IN ({id_list})"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let backend = self.db.backend();
+        let rows = self
+            .handle
+            .block_on(async {
+                use sea_orm::ConnectionTrait;
+                self.db.conn.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await
+            })
+            .map_err(db_error)?;
+        let mut links: HashMap<(usize, i64), Vec<i64>> = HashMap::new();
+        let mut targets: HashMap<&'static str, (&'static Model, Vec<i64>)> = HashMap::new();
+        for r in rows {
+            let fi: i64 = r.try_get_by_index(0).map_err(db_error)?;
+            let (s, d): (i64, i64) =
+                (r.try_get_by_index(1).map_err(db_error)?, r.try_get_by_index(2).map_err(db_error)?);
+            let fi = fi as usize;
+            links.entry((fi, s)).or_default().push(d);
+            let m = fields[fi].3;
+            targets.entry(m.table).or_insert((m, vec![])).1.push(d);
+        }
+        let mut orders = HashMap::new();
+        for (table, (m, mut t)) in targets {
+            t.sort_unstable();
+            t.dedup();
+            self.ensure(m, &t)?;
+            orders.insert(table, self.order_index(m, &t)?);
+        }
+        let mut inner = self.inner.lock().unwrap();
+        for id in &ids {
+            for (fi, (table, _, _, m)) in fields.iter().enumerate() {
+                let mut t = links.remove(&(fi, *id)).unwrap_or_default();
+                if let Some(order) = orders.get(m.table) {
+                    t.sort_by_key(|x| order.get(x).copied().unwrap_or(usize::MAX));
+                }
+                inner.m2m.insert((table, *id), t);
+            }
+            inner.loaded.insert(("m2m", obj.model.table, *id));
+        }
+        Ok(())
     }
 
     /// Position of each id in the model's default ordering (sorts in memory

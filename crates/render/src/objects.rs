@@ -380,3 +380,49 @@ impl Object for MutList {
         fmt::Display::fmt(&Value::from(self.snapshot()), f)
     }
 }
+
+/// A context value computed on first use (e.g. `routing_policies`, which
+/// costs several queries that most templates never need).
+pub struct Lazy {
+    compute: Box<dyn Fn() -> Result<Value, Error> + Send + Sync>,
+    value: std::sync::OnceLock<Value>,
+}
+
+impl fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<lazy>")
+    }
+}
+
+impl Lazy {
+    pub fn value(compute: impl Fn() -> Result<Value, Error> + Send + Sync + 'static) -> Value {
+        Value::from_object(Lazy { compute: Box::new(compute), value: std::sync::OnceLock::new() })
+    }
+    fn get(&self) -> Value {
+        self.value.get_or_init(|| (self.compute)().unwrap_or_else(|e| Value::from(format!("<error: {e}>")))).clone()
+    }
+}
+
+impl Object for Lazy {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get().get_item(key).ok().filter(|v| !v.is_undefined())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.get().try_iter() {
+            Ok(it) => Enumerator::Values(it.collect()),
+            Err(_) => Enumerator::Empty,
+        }
+    }
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        self.get().len()
+    }
+    fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        self.get().call_method(state, method, args)
+    }
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.get(), f)
+    }
+}

@@ -173,7 +173,12 @@ async fn render(
     }
     let mut failed = false;
     for (id, name) in &routers {
-        match pm_render::render_router(db, *id, source.clone()).await {
+        let started = std::time::Instant::now();
+        let result = pm_render::render_router(db, *id, source.clone()).await;
+        if let Ok(Some(r)) = &result {
+            tracing::info!(router = %name, statements = r.queries, elapsed_ms = started.elapsed().as_millis() as u64, "rendered");
+        }
+        match result {
             Ok(Some(r)) => match &output {
                 Some(dir) => {
                     let path = dir.join(format!("{name}.conf"));

@@ -332,5 +332,5 @@ both!(queries_stay_constant, |backend| {
     let after = pm_render::render_router(&app.db, edge1, Some(src())).await.unwrap().unwrap();
     assert!(after.text.len() > before.text.len());
     assert_eq!(before.queries, after.queries, "statements grew with the number of sessions");
-    assert!(after.queries <= 30, "{} statements", after.queries);
+    assert!(after.queries <= 20, "{} statements (target: 20)", after.queries);
 });

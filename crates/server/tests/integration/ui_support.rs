@@ -54,6 +54,9 @@ impl<'a> Browser<'a> {
         if !cookie.is_empty() {
             h.push(("cookie", &cookie));
         }
+        if std::env::var("UI_TRACE").is_ok() {
+            eprintln!("{method} {path}");
+        }
         let r = self.app.raw(method, path, body, None, &h).await;
         self.remember(&r);
         r
@@ -64,7 +67,6 @@ impl<'a> Browser<'a> {
     }
 
     /// GET and demand a 200 page.
-    #[track_caller]
     pub async fn page(&mut self, path: &str) -> String {
         let r = self.get(path).await;
         assert_eq!(r.status.as_u16(), 200, "GET {path}: {}", r.text);
@@ -224,6 +226,6 @@ pub fn tab_links(html: &str) -> Vec<String> {
         .split("href=\"")
         .skip(1)
         .filter_map(|s| s.split('"').next())
-        .map(str::to_string)
+        .map(|s| s.replace("&#x2f;", "/").replace("&amp;", "&"))
         .collect()
 }
