@@ -63,7 +63,30 @@ fn missing(what: &str) -> RenderError {
 /// Render a router's configuration (its own template, or `source`).
 /// `Ok(None)` when the router has no configuration template.
 pub async fn render_router(db: &Db, router_id: i64, source: Option<Source>) -> Result<Option<Rendered>, RenderError> {
+    blocking(db, move |graph| render_in_graph(&graph, router_id, source)).await
+}
+
+/// Render several routers against one graph: what they share (IXPs, ASes,
+/// policies, communities) is read once for all of them.
+pub async fn render_routers(
+    db: &Db,
+    router_ids: Vec<i64>,
+    source: Option<Source>,
+) -> Result<Vec<(i64, Result<Option<Rendered>, RenderError>)>, RenderError> {
     blocking(db, move |graph| {
+        Ok(router_ids.into_iter().map(|id| (id, render_in_graph(&graph, id, source.clone()))).collect())
+    })
+    .await
+}
+
+fn render_in_graph(
+    graph: &Arc<Graph>,
+    router_id: i64,
+    source: Option<Source>,
+) -> Result<Option<Rendered>, RenderError> {
+    {
+        let graph = graph.clone();
+        let before = graph.query_count();
         let router = graph
             .get(model("devices.router"), router_id)
             .map_err(|e| RenderError::Internal(e.to_string()))?
@@ -87,9 +110,8 @@ pub async fn render_router(db: &Db, router_id: i64, source: Option<Source>) -> R
         };
         let ctx = context::router(&graph, router_id).map_err(|e| RenderError::Internal(e.to_string()))?;
         let text = env::render_in(&graph, &source.name, &source.text, source.trim, source.lstrip, ctx)?;
-        Ok(Some(Rendered { text, queries: graph.query_count() }))
-    })
-    .await
+        Ok(Some(Rendered { text, queries: graph.query_count() - before }))
+    }
 }
 
 /// Render an e-mail template for an AS: (subject, body).

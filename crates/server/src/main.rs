@@ -172,11 +172,12 @@ async fn render(
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut failed = false;
-    for (id, name) in &routers {
-        let started = std::time::Instant::now();
-        let result = pm_render::render_router(db, *id, source.clone()).await;
+    let started = std::time::Instant::now();
+    let results = pm_render::render_routers(db, routers.iter().map(|(id, _)| *id).collect(), source).await?;
+    tracing::info!(routers = results.len(), elapsed_ms = started.elapsed().as_millis() as u64, "rendered");
+    for ((_, name), (_, result)) in routers.iter().zip(results) {
         if let Ok(Some(r)) = &result {
-            tracing::info!(router = %name, statements = r.queries, elapsed_ms = started.elapsed().as_millis() as u64, "rendered");
+            tracing::debug!(router = %name, statements = r.queries, "rendered");
         }
         match result {
             Ok(Some(r)) => match &output {
