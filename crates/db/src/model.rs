@@ -274,13 +274,25 @@ impl Field {
     }
 }
 
-/// `router` → `router_id`; interned so columns stay `&'static str`.
+/// `router` → `router_id`. Built once from the registry, then read without
+/// locking (this sits on every row read).
 pub fn fk_column(name: &'static str) -> &'static str {
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
-    let mut map = CACHE.get_or_init(std::default::Default::default).lock().unwrap();
-    map.entry(name).or_insert_with(|| Box::leak(format!("{name}_id").into_boxed_str()))
+    use std::sync::OnceLock;
+    static MAP: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        let mut map = HashMap::new();
+        for m in crate::registry::MODELS {
+            for f in m.fields.iter().filter(|f| matches!(f.kind, Kind::Fk { .. } | Kind::ContentType)) {
+                map.entry(f.name).or_insert_with(|| &*Box::leak(format!("{}_id", f.name).into_boxed_str()));
+            }
+        }
+        map
+    });
+    match map.get(name) {
+        Some(c) => c,
+        None => Box::leak(format!("{name}_id").into_boxed_str()),
+    }
 }
 
 /// A filter that is not a plain field filter: a path through foreign keys,
@@ -398,6 +410,24 @@ pub enum Access {
     ReadDelete,
 }
 
+/// Per-model lookup tables (see `Model::meta`).
+struct Meta {
+    columns: Vec<&'static Field>,
+    index: std::collections::HashMap<&'static str, usize>,
+}
+
+impl Meta {
+    fn build(m: &'static Model) -> Meta {
+        let columns: Vec<&'static Field> = m.fields.iter().filter(|f| f.column().is_some()).collect();
+        let mut index = std::collections::HashMap::new();
+        for (i, f) in columns.iter().enumerate() {
+            index.insert(f.name, i);
+            index.insert(f.column().unwrap(), i);
+        }
+        Meta { columns, index }
+    }
+}
+
 #[derive(Debug)]
 pub struct Model {
     /// Django app label: `peering`.
@@ -443,11 +473,22 @@ impl Model {
 
     /// Fields with a column, in declaration order (the order rows are read in).
     pub fn columns(&self) -> impl Iterator<Item = &'static Field> + '_ {
-        self.fields.iter().filter(|f| f.column().is_some())
+        self.meta().columns.iter().copied()
     }
 
+    /// Position of a column by field name or column name (`router` or `router_id`).
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns().position(|f| f.name == name || f.column() == Some(name))
+        self.meta().index.get(name).copied()
+    }
+
+    /// Lookup tables computed once per model: reading a value is a hash
+    /// probe, not a scan of the declaration.
+    fn meta(&self) -> &'static Meta {
+        use std::collections::HashMap;
+        use std::sync::OnceLock;
+        static ALL: OnceLock<HashMap<&'static str, Meta>> = OnceLock::new();
+        let all = ALL.get_or_init(|| crate::registry::MODELS.iter().map(|m| (m.table, Meta::build(m))).collect());
+        &all[self.table]
     }
 
     pub fn has(&self, name: &str) -> bool {
