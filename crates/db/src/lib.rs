@@ -18,6 +18,7 @@ pub mod registry;
 pub mod schema;
 pub mod serialize;
 pub mod session;
+pub mod webhooks;
 pub mod write;
 
 use std::sync::Arc;

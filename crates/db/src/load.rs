@@ -32,9 +32,16 @@ pub fn select(model: &'static Model) -> SelectStatement {
 
 pub fn order(q: &mut SelectStatement, model: &'static Model, order: &[(&'static str, bool)]) {
     for (col, desc) in order {
-        // NULLs sort the same on both backends (PostgreSQL's default).
-        let (o, n) = if *desc { (Order::Desc, NullOrdering::First) } else { (Order::Asc, NullOrdering::Last) };
-        q.order_by_with_nulls((model.table, *col), o, n);
+        let o = if *desc { Order::Desc } else { Order::Asc };
+        let nullable = model.column_index(col).map(|i| model.columns().nth(i).is_some_and(|f| f.null)).unwrap_or(false);
+        if nullable {
+            // NULLs sort the same on both backends (PostgreSQL's default).
+            let n = if *desc { NullOrdering::First } else { NullOrdering::Last };
+            q.order_by_with_nulls((model.table, *col), o, n);
+        } else {
+            // Plain ordering lets SQLite walk the ordering index instead of sorting.
+            q.order_by((model.table, *col), o);
+        }
     }
 }
 
@@ -47,14 +54,24 @@ pub async fn fetch<C: ConnectionTrait>(
     offset: u64,
 ) -> AppResult<Vec<Obj>> {
     let mut q = select(model);
-    q.cond_where(cond);
+    if limit.is_some() || offset > 0 {
+        // Sort and cut ids only, then read whole rows for the page: the
+        // sorter then carries a few columns instead of every column of
+        // every row in the table.
+        let mut ids = Query::select();
+        ids.column((model.table, "id")).from(model.table).cond_where(cond);
+        order(&mut ids, model, ordering);
+        if let Some(l) = limit {
+            ids.limit(l);
+        }
+        if offset > 0 {
+            ids.offset(offset);
+        }
+        q.and_where(Expr::col((model.table, "id")).in_subquery(ids));
+    } else {
+        q.cond_where(cond);
+    }
     order(&mut q, model, ordering);
-    if let Some(l) = limit {
-        q.limit(l);
-    }
-    if offset > 0 {
-        q.offset(offset);
-    }
     let rows = db.query_all(&q).await?;
     rows.iter().map(|r| Obj::from_row(model, r).map_err(Into::into)).collect()
 }

@@ -106,6 +106,9 @@ pub async fn create(
         }
     }
     finish(errors, bulk)?;
+    // --- webhook events: queued in this transaction, run after it commits ---
+    crate::webhooks::queue_events(&w.txn, actor, model, "create", &ids).await?;
+    // --- end webhook events ---
     w.commit().await?;
     Ok(ids)
 }
@@ -152,6 +155,9 @@ pub async fn update(
         }
     }
     finish(errors, bulk)?;
+    // --- webhook events: queued in this transaction, run after it commits ---
+    crate::webhooks::queue_events(&w.txn, actor, model, "update", &ids).await?;
+    // --- end webhook events ---
     w.commit().await?;
     Ok(ids)
 }
@@ -159,6 +165,17 @@ pub async fn update(
 pub async fn delete(db: &Db, actor: &Actor<'_>, model: &'static Model, ids: &[i64], bulk: bool) -> AppResult<usize> {
     require(actor.perms, model, "delete")?;
     let w = db.begin_write().await?;
+    // --- webhook events: deleted objects are serialized now, delivered after commit ---
+    if model.features.webhooks && !crate::webhooks::matching_webhooks(&w.txn, model, "delete").await?.is_empty() {
+        let mut doomed = Vec::new();
+        for id in ids {
+            if write::get_for(&w.txn, actor, model, *id, "delete").await.is_ok() {
+                doomed.push(*id);
+            }
+        }
+        crate::webhooks::queue_events(&w.txn, actor, model, "delete", &doomed).await?;
+    }
+    // --- end webhook events ---
     let mut n = 0;
     for id in ids {
         let obj = match write::get_for(&w.txn, actor, model, *id, "delete").await {
@@ -188,10 +205,18 @@ pub async fn housekeeping(db: &Db, settings: &crate::Settings) -> AppResult<(u64
     }
     if settings.job_retention_days > 0 {
         let cutoff = now - chrono::Duration::days(settings.job_retention_days);
-        let q = sea_query::Query::delete().from_table("core_job").and_where(Expr::col("created").lt(cutoff)).to_owned();
+        // Only finished jobs: pending and running work is never lost to housekeeping.
+        let q = sea_query::Query::delete()
+            .from_table("core_job")
+            .and_where(Expr::col("created").lt(cutoff))
+            .and_where(Expr::col("status").is_in(["completed", "errored", "failed"]))
+            .to_owned();
         removed.1 = db.conn.execute(&q).await?.rows_affected();
     }
     let q = sea_query::Query::delete().from_table("users_session").and_where(Expr::col("expires").lt(now)).to_owned();
+    db.conn.execute(&q).await?;
+    // Expired API tokens.
+    let q = sea_query::Query::delete().from_table("users_token").and_where(Expr::col("expires").lt(now)).to_owned();
     db.conn.execute(&q).await?;
     Ok(removed)
 }

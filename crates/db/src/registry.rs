@@ -34,6 +34,8 @@ pub static MODELS: &[&Model] = &[
     &users::USER,
     &users::OBJECT_PERMISSION,
     &users::TOKEN,
+    &extras::WEBHOOK,
+    &core::JOB_SCHEDULE,
 ];
 
 /// Apps in the order `/api/` lists them.

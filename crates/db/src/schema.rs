@@ -223,6 +223,29 @@ fn model_indexes(m: &'static Model) -> Vec<IndexCreateStatement> {
         }
         out.push(idx.to_owned());
     }
+    // The default ordering, so a page is read from an index instead of
+    // sorting the whole table (`id` last: it breaks ties in every query).
+    let ordering: Vec<(&str, bool)> = m
+        .ordering
+        .iter()
+        .map(|o| match o.strip_prefix('-') {
+            Some(c) => (c, true),
+            None => (*o, false),
+        })
+        .chain(std::iter::once(("id", false)))
+        .collect();
+    if ordering.len() > 1 {
+        let mut idx = Index::create();
+        idx.name(ident(format!("{}_ordering_idx", m.table))).table(m.table);
+        for (col, desc) in ordering {
+            if desc {
+                idx.col((col, IndexOrder::Desc));
+            } else {
+                idx.col(col);
+            }
+        }
+        out.push(idx.to_owned());
+    }
     // FK columns are filtered and joined on constantly.
     for f in m.columns() {
         if matches!(f.kind, Kind::Fk { .. } | Kind::ContentType) || f.name == "time" {

@@ -27,6 +27,18 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "PM_BIND", default_value = "127.0.0.1:8000")]
         bind: SocketAddr,
+        /// Do not run jobs in this process (run `peering-manager worker` elsewhere).
+        #[arg(long, env = "PM_NO_WORKER")]
+        no_worker: bool,
+    },
+    /// Run background jobs (and the scheduler) without the web server.
+    Worker {
+        /// Jobs run at the same time.
+        #[arg(long, env = "PM_WORKER_CONCURRENCY", default_value_t = 16)]
+        concurrency: usize,
+        /// Do not fire scheduled jobs from this process.
+        #[arg(long)]
+        no_scheduler: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -100,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
         Db::connect(&cli.database).await.with_context(|| format!("cannot open database {}", redact(&cli.database)))?;
     db.migrate().await.context("migrating the database")?;
     match cli.command {
-        Command::Serve { bind } => serve(db, config, bind).await,
+        Command::Serve { bind, no_worker } => serve(db, config, bind, no_worker).await,
+        Command::Worker { concurrency, no_scheduler } => worker(db, config, concurrency, !no_scheduler).await,
         Command::Migrate => {
             println!("Database is up to date.");
             Ok(())
@@ -227,8 +240,46 @@ fn rand_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-async fn serve(db: Db, config: Config, bind: SocketAddr) -> anyhow::Result<()> {
+// --- jobs: `worker` and the engine embedded in `serve` (crates/jobs) ---
+async fn start_engine(
+    db: &Db,
+    config: &Config,
+    concurrency: Option<usize>,
+    scheduler: bool,
+) -> anyhow::Result<pm_jobs::Engine> {
+    let mut engine_config = pm_jobs::EngineConfig::from_env(config.settings.clone());
+    if let Some(c) = concurrency {
+        engine_config.concurrency = c.max(1);
+    }
+    Ok(pm_jobs::Engine::start(db.clone(), engine_config, pm_jobs::Registry::builtin(), scheduler).await?)
+}
+
+async fn worker(db: Db, config: Config, concurrency: usize, scheduler: bool) -> anyhow::Result<()> {
+    let engine = start_engine(&db, &config, Some(concurrency), scheduler).await?;
+    shutdown_signal().await;
+    tracing::info!("stopping: finishing running jobs");
+    engine.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+// --- end jobs ---
+
+async fn serve(db: Db, config: Config, bind: SocketAddr, no_worker: bool) -> anyhow::Result<()> {
     ensure_admin(&db).await?;
+    let engine = if no_worker { None } else { Some(start_engine(&db, &config, None, true).await?) };
     let state = pm_web::AppState {
         db,
         settings: std::sync::Arc::new(config.settings.clone()),
@@ -238,10 +289,11 @@ async fn serve(db: Db, config: Config, bind: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!("Peering Manager listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(engine) = engine {
+        engine.stop().await;
+    }
     Ok(())
 }
 

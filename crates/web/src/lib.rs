@@ -20,6 +20,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(ui::router())
         .fallback(fallback)
+        // Prometheus request metrics (no-op unless PM_METRICS_ENABLED).
+        .layer(middleware::from_fn(api::jobs::track))
         .layer(middleware::from_fn(api_version_header))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())

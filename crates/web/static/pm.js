@@ -4,6 +4,10 @@
 (function () {
   "use strict";
 
+  // Uncaught errors are kept where the end-to-end tests can see them.
+  window.__pmErrors = [];
+  window.addEventListener("error", function (e) { window.__pmErrors.push(String(e.message)); });
+
   function csrf() {
     var el = document.querySelector("input[name=csrfmiddlewaretoken]");
     return el ? el.value : "";
@@ -214,5 +218,6 @@
       }
     });
     void csrf;
+    window.__pmReady = true;
   });
 })();

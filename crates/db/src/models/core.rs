@@ -81,6 +81,20 @@ pub static JOB: Model = Model {
         f::json("data"),
         Field::new("job_id", Kind::Uuid).unique("Job with this job ID already exists."),
         f::computed("output", Computed::JobOutput),
+        // --- Queue state, internal (crates/jobs runs the queue on this table) ---
+        // Arguments of the job type.
+        f::json("payload").internal(),
+        // Earliest start, milliseconds since the epoch (retries and delayed jobs).
+        f::uint("run_at_ms").default(Init::Int(0)).internal(),
+        f::uint("attempts").default(Init::Int(0)).internal(),
+        // More than one: a failed or lost attempt is retried.
+        f::uint("max_attempts").default(Init::Int(1)).internal(),
+        // Running jobs: the worker's lease, renewed by its heartbeat.
+        Field::new("lease_ms", Kind::Int { min: 0, max: i64::MAX }).null().internal(),
+        f::text("worker", 200).internal(),
+        // Jobs sharing a key run one at a time, in creation order (webhook events of one object).
+        Field::new("serial_key", Kind::Text { max: 200 }).null().internal(),
+        // --- end of queue state ---
     ],
     ordering: &["-created"],
     brief: &["created", "completed", "user", "status"],
@@ -101,5 +115,44 @@ pub static JOB: Model = Model {
     display_deps: &[],
     display: |v| v.text("job_id").to_string(),
     hooks: Hooks::NONE,
+    unique_together: &[],
+};
+
+/// Periodic work (crates/jobs scheduler): one row per job type, fired once
+/// per period for the whole cluster.
+pub static JOB_SCHEDULE: Model = Model {
+    app: "core",
+    name: "jobschedule",
+    verbose: "job schedule",
+    verbose_plural: "job schedules",
+    table: "core_jobschedule",
+    api: "job-schedules",
+    ui: None,
+    fields: &[
+        f::ID,
+        f::text("name", 200).required().unique("Job schedule with this name already exists.").filter(Str),
+        f::boolean("enabled", true).filter(Exact),
+        // Seconds between runs; or `cron`.
+        Field::new("interval_seconds", Kind::Int { min: 1, max: i64::MAX }).null().filter(Num),
+        f::text("cron", 100),
+        f::json("payload"),
+        f::datetime("last_run").ro(),
+        f::datetime("next_run").ro(),
+        f::uint("last_job").null().ro(),
+        // The period being claimed, milliseconds since the epoch (compare-and-swap guard).
+        Field::new("next_run_ms", Kind::Int { min: 0, max: i64::MAX }).null().internal(),
+        f::CREATED.internal(),
+        f::UPDATED.internal(),
+    ],
+    ordering: &["name"],
+    brief: &["name", "enabled"],
+    brief_display_url: false,
+    filters: &[],
+    search: &[Search::Contains("name")],
+    features: Features::SYSTEM.with_timestamps(),
+    access: Access::ReadWrite,
+    display_deps: &[],
+    display: |v| v.text("name").to_string(),
+    hooks: Hooks { clean: Some(crate::webhooks::clean_schedule) },
     unique_together: &[],
 };

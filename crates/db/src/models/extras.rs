@@ -223,3 +223,55 @@ pub static JOURNAL_ENTRY: Model = Model {
     hooks: Hooks { clean: Some(hooks::journal_entry) },
     unique_together: &[],
 };
+
+pub const HTTP_METHOD: &[Choice] =
+    &[c("GET", "GET"), c("POST", "POST"), c("PUT", "PUT"), c("PATCH", "PATCH"), c("DELETE", "DELETE")];
+
+/// Webhooks (spec §7.1): triggers, object types and conditions on the hook itself.
+pub static WEBHOOK: Model = Model {
+    app: "extras",
+    name: "webhook",
+    verbose: "webhook",
+    verbose_plural: "webhooks",
+    table: "extras_webhook",
+    api: "webhooks",
+    ui: Some("/extras/webhooks/"),
+    fields: &[
+        f::ID,
+        Field::new(
+            "content_types",
+            Kind::ContentTypes { table: "extras_webhook_content_types", src: "webhook_id", dst: "contenttype_id" },
+        )
+        .required(),
+        f::text("name", 100).required().unique("Webhook with this name already exists.").filter(Str),
+        f::boolean("type_create", false).filter(Exact),
+        f::boolean("type_update", false).filter(Exact),
+        f::boolean("type_delete", false).filter(Exact),
+        f::text("payload_url", 512).required().filter(Str).label("URL"),
+        f::boolean("enabled", true).filter(Exact),
+        f::choice("http_method", HTTP_METHOD, "POST").label("HTTP method"),
+        f::text("http_content_type", 128).default(Init::Text("application/json")).label("HTTP content type"),
+        f::long_text("additional_headers"),
+        f::long_text("body_template"),
+        f::text("secret", 255),
+        f::json("conditions"),
+        f::boolean("ssl_verification", true).label("SSL verification"),
+        Field::new("ca_file_path", Kind::Text { max: 4096 }).null().label("CA file path"),
+        f::CREATED,
+        f::UPDATED,
+    ],
+    ordering: &["name"],
+    brief: &["name"],
+    brief_display_url: true,
+    filters: &[],
+    search: &[Search::Contains("name"), Search::Contains("payload_url")],
+    features: Features::LOGGED,
+    access: Access::ReadWrite,
+    display_deps: &[],
+    display: |v| v.text("name").to_string(),
+    hooks: Hooks { clean: Some(crate::webhooks::clean_webhook) },
+    unique_together: &[(
+        &["type_create", "type_update", "type_delete", "payload_url"],
+        "Webhook with this Type create, Type update, Type delete and Payload url already exists.",
+    )],
+};

@@ -53,29 +53,35 @@ static PG_LOCK: Mutex<Option<String>> = Mutex::new(None);
 
 /// Create (once per test run) a migrated template, then clone it.
 async fn fresh_postgres() -> String {
-    let mut template = PG_LOCK.lock().unwrap();
+    // One failed test must not poison database creation for the others.
+    let mut template = PG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let admin = sea_orm::Database::connect(postgres_admin_url())
         .await
         .expect("PostgreSQL must be reachable for the test suite (see README: PM_TEST_POSTGRES_URL)");
     let exec = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
     if template.is_none() {
-        // Databases left by earlier runs.
+        // Databases left by earlier runs: names carry the owning process id,
+        // so those of test runs still going (another engineer's) are kept.
         let rows = admin
             .query_all_raw(exec("SELECT datname FROM pg_database WHERE datname LIKE 'pm_t_%'".into()))
             .await
             .unwrap();
         for r in rows {
             let name: String = r.try_get_by_index(0).unwrap();
-            let _ = admin.execute_raw(exec(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
+            let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+            let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                let _ = admin.execute_raw(exec(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await;
+            }
         }
-        let name = format!("pm_t_tpl_{}", std::process::id());
+        let name = format!("pm_t_{}_tpl", std::process::id());
         admin.execute_raw(exec(format!("CREATE DATABASE \"{name}\""))).await.unwrap();
         let db = Db::connect(&pg_url(&name)).await.unwrap();
         db.migrate().await.unwrap();
         db.conn.close().await.unwrap();
         *template = Some(name);
     }
-    let name = format!("pm_t_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("pm_t_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let tpl = template.as_ref().unwrap();
     admin.execute_raw(exec(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\""))).await.unwrap();
     admin.close().await.unwrap();

@@ -1,6 +1,7 @@
 //! The REST API: discovery, status, user preferences, OpenAPI, and the
 //! generic model endpoints.
 
+pub mod jobs;
 pub mod openapi;
 pub mod render;
 pub mod resource;
@@ -29,6 +30,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
         .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))
+        // jobs and webhooks (crates/web/src/api/jobs.rs)
+        .route("/api/core/jobs/{id}/cancel/", axum::routing::post(jobs::cancel))
+        .route("/api/core/jobs/{id}/rerun/", axum::routing::post(jobs::rerun))
+        .route("/api/extras/webhooks/{id}/test/", axum::routing::post(jobs::test_webhook))
+        .route("/metrics", get(jobs::metrics))
         .route("/api/{app}/", get(resource::app_root))
         .route("/api/{app}/{endpoint}/", any(resource::collection))
         .route("/api/{app}/{endpoint}/{id}/", any(resource::detail))

@@ -2,7 +2,7 @@
 //! password, API tokens (spec §8).
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pm_db::session as sess;
 use pm_db::{AppError, AppResult};
 use sea_orm::ConnectionTrait;
@@ -10,7 +10,7 @@ use sea_query::{Expr, ExprTrait, Order, Query};
 use serde_json::{Value as Json, json};
 
 use super::meta::PAGE_SIZES;
-use super::render::{self, esc};
+use super::render::esc;
 use super::{Ctx, Req, UiResult, html_response, redirect, templates};
 use crate::auth::{SESSION_COOKIE, constant_time_eq, cookie};
 
@@ -86,20 +86,11 @@ pub async fn login(req: Req) -> Response {
     let csrf = csrf_cookie.unwrap_or_else(sess::random_token);
     let page = json!({"title": "Log in", "error": error, "username": username, "next": next, "csrf": csrf});
     let mut resp = match templates::render("login.html", &page) {
-        Ok(html) => html_response(if error.is_some() { StatusCode::OK } else { StatusCode::OK }, html),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response_plain(),
+        Ok(html) => html_response(StatusCode::OK, html),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     set_cookie(&mut resp, format!("{CSRF_COOKIE}={csrf}; Path=/login/; HttpOnly; SameSite=Lax; Max-Age=3600"));
     resp
-}
-
-trait Plain {
-    fn into_response_plain(self) -> Response;
-}
-impl<T: axum::response::IntoResponse> Plain for T {
-    fn into_response_plain(self) -> Response {
-        self.into_response()
-    }
 }
 
 pub async fn logout(req: Req) -> Response {
@@ -380,6 +371,3 @@ mod ipnet_like {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: &render::Column) {}

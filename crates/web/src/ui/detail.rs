@@ -4,7 +4,7 @@
 
 use pm_db::load::Mode;
 use pm_db::model::{Computed, Kind, Model};
-use pm_db::models::{core, extras};
+use pm_db::models::{core, extras, messaging};
 use pm_db::{AppError, AppResult, ops, registry};
 use sea_orm::ConnectionTrait;
 use sea_query::{Condition, Expr, ExprTrait, Query};
@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use super::list::{self, TableOpts};
 use super::meta;
-use super::render::{self, esc};
+use super::render;
 use super::{Ctx, UiResult};
 
 /// A tab listing the rows of `model` whose `field` points at the object.
@@ -152,22 +152,6 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
     ctx.render("detail.html", page).await
 }
 
-/// Fields shown in their own cards rather than the attribute table.
-fn own_card(f: &pm_db::model::Field) -> bool {
-    matches!(f.kind, Kind::M2m { .. } | Kind::Tags | Kind::Json { .. } | Kind::Computed(Computed::ConfigContext))
-        || matches!(f.name, "comments" | "template" | "body_template" | "id" | "created" | "updated")
-        || (f.kind_is_long_text() && f.name != "comments")
-}
-
-trait LongText {
-    fn kind_is_long_text(&self) -> bool;
-}
-impl LongText for pm_db::model::Field {
-    fn kind_is_long_text(&self) -> bool {
-        matches!(self.kind, Kind::LongText)
-    }
-}
-
 async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Json) -> AppResult<Json> {
     let mut attrs = vec![];
     let mut relations = vec![];
@@ -183,7 +167,9 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
             if !v.is_null() && v != "" {
                 blocks.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
             }
-        } else if !own_card(f) {
+        } else if !matches!(f.kind, Kind::Tags | Kind::Computed(Computed::ConfigContext))
+            && !matches!(f.name, "comments" | "id" | "created" | "updated")
+        {
             attrs.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
         }
     }
@@ -194,6 +180,12 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     };
     let mut out = json!({"attrs": attrs, "relations": relations, "blocks": blocks, "comments": comments,
         "has_comments": m.has("comments"), "tags": tags});
+    // Contacts of autonomous systems and IXPs (generic assignments, spec §9.5).
+    if matches!(m.name, "autonomoussystem" | "internetexchange")
+        && ctx.perms().allows(&messaging::CONTACT_ASSIGNMENT, "view")
+    {
+        out["contacts"] = contacts(ctx, m, obj.id).await?;
+    }
     if std::ptr::eq(m, &core::OBJECT_CHANGE) {
         let pre = j.get("prechange_data").cloned().unwrap_or(Json::Null);
         let post = j.get("postchange_data").cloned().unwrap_or(Json::Null);
@@ -204,10 +196,10 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
         // Other changes of the same request.
         let rid = obj.text("request_id").to_string();
         let cond = Condition::all().add(Expr::col("request_id").eq(rid)).add(Expr::col("id").ne(obj.id));
-        let fetched = list::fetch(ctx, m, &[], cond, None, Some(50), 0).await?;
+        let mut fetched = list::fetch(ctx, m, &[], cond, None, Some(50), 0).await?;
         let cols = render::visible_columns(m, &render::available_columns(m, ctx.perms()), None);
         let opts = TableOpts { selectable: false, actions: false, sort_base: None, sort: None, return_url: "" };
-        out["request_changes"] = list::table(ctx, m, &fetched, &cols, opts).await?;
+        out["request_changes"] = list::table(ctx, m, &mut fetched, &cols, opts).await?;
         out["request_count"] = json!(fetched.count);
     }
     if std::ptr::eq(m, &extras::TAG) {
@@ -234,12 +226,12 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
 async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppResult<Json> {
     let m = r.model;
     let page_size = list::per_page(ctx);
-    let fetched = list::fetch(ctx, m, &[], fk_cond(r, id), None, Some(page_size), 0).await?;
+    let mut fetched = list::fetch(ctx, m, &[], fk_cond(r, id), None, Some(page_size), 0).await?;
     let available = render::available_columns(m, ctx.perms());
     let cols: Vec<_> =
         render::visible_columns(m, &available, None).into_iter().filter(|c| c.name != r.field.name).collect();
     let opts = TableOpts { selectable: false, actions: true, sort_base: None, sort: None, return_url };
-    let table = list::table(ctx, m, &fetched, &cols, opts).await?;
+    let table = list::table(ctx, m, &mut fetched, &cols, opts).await?;
     let path = meta::ui_path(m).unwrap_or("/");
     let filter = format!("{}_id", r.field.name);
     let has_filter = pm_db::query::filter::parse_key(m, &filter).is_some();
@@ -373,6 +365,34 @@ async fn user_names(ctx: &Ctx, entries: &[Json]) -> AppResult<Vec<(i64, String)>
         .query_all(&q)
         .await?
         .iter()
-        .filter_map(|r| Some((r.try_get_by_index::<i64>(0).ok()?, esc(&r.try_get_by_index::<String>(1).ok()?))))
+        .filter_map(|r| Some((r.try_get_by_index::<i64>(0).ok()?, r.try_get_by_index::<String>(1).ok()?)))
         .collect())
+}
+
+async fn contacts(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json> {
+    let ca = &messaging::CONTACT_ASSIGNMENT;
+    let mut fetched =
+        list::fetch(ctx, ca, &[], generic_cond("content_type_id", "object_id", m, id), None, None, 0).await?;
+    list::load_fields(ctx, ca, &mut fetched, &[ca.field("contact").unwrap(), ca.field("role").unwrap()]).await?;
+    let back = format!("{}{id}/", meta::ui_path(m).unwrap_or("/"));
+    let can_delete = ctx.perms().allows(ca, "delete");
+    let mut items = vec![];
+    for (o, a) in fetched.objs.iter().zip(list::to_json(ctx, &fetched.cache, &fetched.objs)) {
+        items.push(json!({
+            "contact": render::object_link(Some(&messaging::CONTACT), &a["contact"]),
+            "role": a["role"]["display"],
+            "email": fetched.cache.get(&messaging::CONTACT, o.int("contact").unwrap_or(0)).map(|c| c.text("email").to_string()),
+            "delete_url": can_delete.then(|| format!("/messaging/contact-assignments/{}/delete/?return_url={back}", o.id)),
+        }));
+    }
+    let add = ctx.perms().allows(ca, "add").then(|| {
+        let q = serde_urlencoded::to_string([
+            ("content_type", m.label()),
+            ("object_id", id.to_string()),
+            ("return_url", back.clone()),
+        ])
+        .unwrap_or_default();
+        format!("/messaging/contact-assignments/add/?{q}")
+    });
+    Ok(json!({"items": items, "add_url": add}))
 }

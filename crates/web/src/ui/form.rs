@@ -32,11 +32,13 @@ pub fn form_fields(m: &'static Model) -> Vec<&'static Field> {
     m.fields
         .iter()
         .filter(|f| f.api && f.writable() && !exclude.contains(&f.name) && !matches!(f.kind, Kind::Computed(_)))
+        // Computed from the password when the router encrypts passwords.
+        .filter(|f| f.name != "encrypted_password")
         .filter(|f| !(std::ptr::eq(m, &pm_db::models::extras::JOURNAL_ENTRY) && f.name == "created_by"))
         .collect()
 }
 
-fn fieldset(m: &Model, f: &Field) -> &'static str {
+fn fieldset(f: &Field) -> &'static str {
     match f.kind {
         Kind::Tags => return "Tags",
         Kind::M2m { .. } if f.name.contains("routing_policies") || f.name == "communities" => {
@@ -53,13 +55,7 @@ fn fieldset(m: &Model, f: &Field) -> &'static str {
             "IRR Objects Retrieval"
         }
         n if n.starts_with("napalm_") => "NAPALM",
-        _ => {
-            if m.verbose.is_empty() {
-                "General"
-            } else {
-                "main"
-            }
-        }
+        _ => "main",
     }
 }
 
@@ -188,7 +184,7 @@ pub fn actor<'a>(ctx: &'a Ctx) -> Actor<'a> {
 /// Widgets for fields, from raw values (pickers show the display of what is selected).
 pub async fn widgets(
     ctx: &Ctx,
-    m: &'static Model,
+    _m: &'static Model,
     fields: &[&'static Field],
     raw: &HashMap<&'static str, Vec<String>>,
     errors: &FieldErrors,
@@ -204,7 +200,7 @@ pub async fn widgets(
             "value": first,
             "required": f.required && !matches!(f.kind, Kind::Bool),
             "errors": errs,
-            "fieldset": fieldset(m, f),
+            "fieldset": fieldset(f),
         });
         let extra = match f.kind {
             Kind::Bool => json!({"widget": "checkbox", "checked": !first.is_empty()}),
@@ -421,7 +417,7 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
 }
 
 pub async fn delete(ctx: &mut Ctx, m: &'static Model, id: i64) -> UiResult {
-    if !ctx.perms().allows(m, "delete") || m.access == pm_db::model::Access::ReadOnly {
+    if !ctx.perms().allows(m, "delete") || m.access == pm_db::model::Access::ReadOnly || !meta::meta(m).delete {
         return Err(pm_db::error::permission_denied());
     }
     let (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Nested).await?;

@@ -33,16 +33,16 @@ pub async fn home(ctx: &mut Ctx) -> UiResult {
         let Some(m) = registry::model(label) else { continue };
         let Some(scope) = ctx.perms().scope(m, "view") else { continue };
         let n = load::count(&ctx.db().conn, m, scope).await?;
-        counters.push(json!({"label": meta::title(m.verbose_plural), "count": n, "url": meta::ui_path(m)}));
+        counters.push(json!({"label": meta::short_plural(m), "count": n, "url": meta::ui_path(m)}));
     }
     let mut changes = None;
     if ctx.perms().allows(&OBJECT_CHANGE, "view") {
         let m = &OBJECT_CHANGE;
-        let fetched = list::fetch(ctx, m, &[], Condition::all(), None, Some(15), 0).await?;
+        let mut fetched = list::fetch(ctx, m, &[], Condition::all(), None, Some(15), 0).await?;
         let cols = render::visible_columns(m, &render::available_columns(m, ctx.perms()), None);
         let cols: Vec<_> = cols.into_iter().filter(|c| c.name != "request_id").collect();
         let opts = TableOpts { selectable: false, actions: false, sort_base: None, sort: None, return_url: "/" };
-        changes = Some(list::table(ctx, m, &fetched, &cols, opts).await?);
+        changes = Some(list::table(ctx, m, &mut fetched, &cols, opts).await?);
     }
     ctx.render("home.html", json!({"title": "Home", "counters": counters, "changes": changes})).await
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use pm_db::load::{self, Mode};
-use pm_db::model::{Choice, Kind, Model};
+use pm_db::model::{Choice, Computed, Field, Kind, Model};
 use pm_db::object::{Cache, Obj};
 use pm_db::query::custom::CustomFilter as CF;
 use pm_db::query::filter;
@@ -45,8 +45,181 @@ pub async fn fetch(
     let count = load::count(db, m, cond.clone()).await?;
     let objs = load::fetch(db, m, cond, &order, limit, offset).await?;
     let mut cache = Cache::default();
-    load::prepare(db, &mut cache, m, objs.clone(), Mode::Full).await?;
+    // What `display` needs; the columns shown load the rest (`load_fields`).
+    load::prepare(db, &mut cache, m, objs.clone(), Mode::Nested).await?;
     Ok(Fetched { count, objs, cache })
+}
+
+/// Load what these fields of the fetched objects show: related objects,
+/// many-to-many targets, tags, computed values. One query per field at
+/// most, whatever the number of rows.
+pub async fn load_fields(
+    ctx: &Ctx,
+    m: &'static Model,
+    fetched: &mut Fetched,
+    fields: &[&'static Field],
+) -> AppResult<()> {
+    let db = &ctx.db().conn;
+    let objs = &fetched.objs;
+    if objs.is_empty() {
+        return Ok(());
+    }
+    let cache = &mut fetched.cache;
+    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
+    for f in fields {
+        match f.kind {
+            Kind::Fk { to, nested: true, .. } => {
+                let target = registry::model(to).expect("fk target");
+                load_nested(db, cache, target, objs.iter().filter_map(|o| o.int(f.name)).collect()).await?;
+            }
+            Kind::M2m { table, src, dst, .. } | Kind::ContentTypes { table, src, dst }
+                if !cache.m2m.contains_key(&(table, ids[0])) =>
+            {
+                let q = Query::select()
+                    .columns([src, dst])
+                    .from(table)
+                    .and_where(Expr::col(src).is_in(ids.clone()))
+                    .to_owned();
+                let mut pairs = vec![];
+                for r in db.query_all(&q).await? {
+                    pairs.push((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?));
+                }
+                for id in &ids {
+                    cache.m2m.entry((table, *id)).or_default();
+                }
+                if let Kind::M2m { to, .. } = f.kind {
+                    let target = registry::model(to).expect("m2m target");
+                    load_nested(db, cache, target, pairs.iter().map(|p| p.1).collect()).await?;
+                    let name = |id: &i64| {
+                        cache.get(target, *id).map(|o| pm_db::object::View::new(o, cache).display()).unwrap_or_default()
+                    };
+                    pairs.sort_by_cached_key(|p| name(&p.1));
+                } else {
+                    pairs.sort();
+                }
+                for (s, d) in pairs {
+                    cache.m2m.entry((table, s)).or_default().push(d);
+                }
+            }
+            Kind::Tags => {
+                let ct = registry::ct_id(m);
+                let q = Query::select()
+                    .columns(["object_id", "tag_id"])
+                    .from("extras_taggeditem")
+                    .and_where(Expr::col("content_type_id").eq(ct))
+                    .and_where(Expr::col("object_id").is_in(ids.clone()))
+                    .to_owned();
+                let mut pairs = vec![];
+                for r in db.query_all(&q).await? {
+                    pairs.push((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?));
+                }
+                let tag = &pm_db::models::extras::TAG;
+                load::load_ids(db, cache, tag, pairs.iter().map(|p| p.1)).await?;
+                pairs.sort_by_cached_key(|p| {
+                    cache.get(tag, p.1).map(|t| t.text("name").to_string()).unwrap_or_default()
+                });
+                for id in &ids {
+                    cache.tags.entry((ct, *id)).or_default();
+                }
+                for (o, t) in pairs {
+                    cache.tags.entry((ct, o)).or_default().push(t);
+                }
+            }
+            Kind::Computed(c) => {
+                let mut put = |id: i64, v: Json| {
+                    cache.computed.insert((m.table, id, f.name), v);
+                };
+                match c {
+                    Computed::ConfigContext => {
+                        for (id, v) in load::config_contexts(db, m, objs).await? {
+                            put(id, v);
+                        }
+                    }
+                    Computed::CommunityKind => {
+                        for o in objs {
+                            let k = pm_domain::community::kind_of(o.text("value")).map(|k| json!(k.as_str()));
+                            put(o.id, k.unwrap_or(Json::Null));
+                        }
+                    }
+                    Computed::ExistsInPeeringdb | Computed::IsAbandoned => {
+                        for o in objs {
+                            put(o.id, json!(false));
+                        }
+                    }
+                    Computed::PeeringdbPrefixes => {
+                        for o in objs {
+                            put(o.id, json!({}));
+                        }
+                    }
+                    Computed::IsExpired => {
+                        let now = chrono::Utc::now();
+                        let col = if m.has("expires") { "expires" } else { "until" };
+                        for o in objs {
+                            put(o.id, json!(matches!(o.get(col), pm_db::object::Val::Time(t) if *t <= now)));
+                        }
+                    }
+                    Computed::TaggedItems | Computed::UserCount => {
+                        let (table, col) = if c == Computed::TaggedItems {
+                            ("extras_taggeditem", "tag_id")
+                        } else {
+                            ("auth_user_groups", "group_id")
+                        };
+                        let q = Query::select()
+                            .column(col)
+                            .expr(Expr::cust("COUNT(*)"))
+                            .from(table)
+                            .and_where(Expr::col(col).is_in(ids.clone()))
+                            .group_by_col(col)
+                            .to_owned();
+                        let mut counts = HashMap::new();
+                        for r in db.query_all(&q).await? {
+                            counts.insert(r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
+                        }
+                        for o in objs {
+                            put(o.id, json!(counts.get(&o.id).copied().unwrap_or(0)));
+                        }
+                    }
+                    Computed::GenericObject { type_field, id_field } => {
+                        load_generic(db, cache, objs, type_field, id_field).await?
+                    }
+                    Computed::ChangedObject => {
+                        load_generic(db, cache, objs, "changed_object_type", "changed_object_id").await?
+                    }
+                    Computed::Display | Computed::JobOutput => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Put rows into the cache with what their own `display` needs.
+async fn load_nested<C: ConnectionTrait>(db: &C, cache: &mut Cache, m: &'static Model, ids: Vec<i64>) -> AppResult<()> {
+    let ids = load::load_ids(db, cache, m, ids).await?;
+    let objs: Vec<Obj> = ids.iter().filter_map(|id| cache.get(m, *id).cloned()).collect();
+    load::prepare(db, cache, m, objs, Mode::Nested).await
+}
+
+async fn load_generic<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    objs: &[Obj],
+    type_field: &str,
+    id_field: &str,
+) -> AppResult<()> {
+    let mut by_type: HashMap<i64, Vec<i64>> = HashMap::new();
+    for o in objs {
+        if let (Some(ct), Some(id)) = (o.int(type_field), o.int(id_field)) {
+            by_type.entry(ct).or_default().push(id);
+        }
+    }
+    for (ct, ids) in by_type {
+        if let Some(target) = registry::by_ct_id(ct) {
+            load_nested(db, cache, target, ids).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Objects as API JSON (relative URLs), secrets only for those allowed.
@@ -92,25 +265,83 @@ pub struct TableOpts<'a> {
 pub async fn table(
     ctx: &Ctx,
     m: &'static Model,
-    fetched: &Fetched,
+    fetched: &mut Fetched,
     columns: &[Column],
     opts: TableOpts<'_>,
 ) -> AppResult<Json> {
-    let objs = to_json(ctx, &fetched.cache, &fetched.objs);
+    use std::fmt::Write;
+    let fields: Vec<&'static Field> = columns.iter().filter_map(|c| c.field).collect();
+    load_fields(ctx, m, fetched, &fields).await?;
     let ids: Vec<i64> = fetched.objs.iter().map(|o| o.id).collect();
     let counts = if ids.is_empty() { HashMap::new() } else { counts(ctx, columns, &ids).await? };
     let link = render::link_column(m, columns);
     let can_change = m.writable() && ctx.perms().allows(m, "change");
-    let can_delete = m.access != pm_db::model::Access::ReadOnly && ctx.perms().allows(m, "delete");
+    let can_delete =
+        m.access != pm_db::model::Access::ReadOnly && meta::meta(m).delete && ctx.perms().allows(m, "delete");
+    let selectable = opts.selectable && (can_change || can_delete);
+    let changelog = m.features.change_log && meta::meta(m).detail;
     let path = meta::ui_path(m).unwrap_or("/");
-    let ret = serde_urlencoded::to_string([("return_url", opts.return_url)]).unwrap_or_default();
-    let mut rows = Vec::with_capacity(objs.len());
-    for (o, j) in fetched.objs.iter().zip(&objs) {
+    let ret = esc(&serde_urlencoded::to_string([("return_url", opts.return_url)]).unwrap_or_default());
+    let secrets = ctx.perms().allows(m, "view_secrets");
+    // Rows are written straight to HTML: a page of 100 rows is the hot path.
+    let mut html = String::with_capacity(512 + fetched.objs.len() * 160 * (columns.len() + 2));
+    html.push_str("<div class=\"table-wrap\"><table class=\"table\"><thead><tr>");
+    if selectable {
+        html.push_str("<th class=\"select\"><input type=\"checkbox\" data-select-all aria-label=\"Select all\"></th>");
+    }
+    let sort = opts.sort.unwrap_or("");
+    for c in columns {
+        let (asc, desc) = (sort == c.name, sort.strip_prefix('-') == Some(c.name));
+        match opts.sort_base.filter(|_| c.sortable) {
+            Some(base) => {
+                let next = if asc { format!("-{}", c.name) } else { c.name.to_string() };
+                let q = if base.is_empty() { String::new() } else { format!("{base}&") };
+                let class = if asc {
+                    " asc"
+                } else if desc {
+                    " desc"
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    html,
+                    "<th><a href=\"?{}sort={next}\" class=\"sort{class}\">{}</a></th>",
+                    esc(&q),
+                    esc(&c.label)
+                );
+            }
+            None => {
+                let _ = write!(html, "<th>{}</th>", esc(&c.label));
+            }
+        }
+    }
+    if opts.actions {
+        html.push_str("<th class=\"actions\"></th>");
+    }
+    html.push_str("</tr></thead><tbody>");
+    for o in &fetched.objs {
+        let view = pm_db::object::View::new(o, &fetched.cache);
         let url = meta::object_url(m, o.id);
-        let mut cells = Vec::with_capacity(columns.len());
+        html.push_str("<tr>");
+        if selectable {
+            let _ = write!(
+                html,
+                "<td class=\"select\"><input type=\"checkbox\" name=\"pk\" value=\"{}\" aria-label=\"Select\"></td>",
+                o.id
+            );
+        }
         for c in columns {
-            let mut html = match (c.field, c.count) {
-                (Some(f), _) => render::value_html(f, &j[f.name], false),
+            let mut cell = match (c.field, c.count) {
+                (Some(f), _) if f.secret && !secrets => render::NONE.to_string(),
+                (Some(f), _) => {
+                    let v = render::field_json(&view, f);
+                    // A change-log entry whose object is gone still names it.
+                    if Json::is_null(&v) && f.name == "changed_object" {
+                        esc(o.text("object_repr"))
+                    } else {
+                        render::value_html(f, &v, false)
+                    }
+                }
                 (None, Some(cnt)) => {
                     let n = counts.get(c.name).and_then(|m| m.get(&o.id)).copied().unwrap_or(0);
                     let target = registry::model(cnt.model);
@@ -126,43 +357,35 @@ pub async fn table(
             if Some(c.name) == link
                 && let Some(u) = &url
             {
-                let inner = if html.contains("<a ") {
-                    j["display"].as_str().map(esc).unwrap_or(html.clone())
-                } else {
-                    html.clone()
-                };
-                html = format!("<a class=\"obj\" href=\"{}\">{inner}</a>", esc(u));
+                let inner = if cell.contains("<a ") { esc(&view.display()) } else { cell };
+                cell = format!("<a class=\"obj\" href=\"{}\">{inner}</a>", esc(u));
             }
-            cells.push(Json::String(html));
+            let _ = write!(html, "<td>{cell}</td>");
         }
-        rows.push(json!({
-            "id": o.id,
-            "cells": cells,
-            "url": url,
-            "edit_url": can_change.then(|| format!("{path}{}/edit/?{ret}", o.id)),
-            "delete_url": can_delete.then(|| format!("{path}{}/delete/?{ret}", o.id)),
-            "changelog_url": (m.features.change_log && meta::meta(m).detail).then(|| format!("{path}{}/changelog/", o.id)),
-        }));
+        if opts.actions {
+            html.push_str("<td class=\"actions\">");
+            if changelog {
+                let _ = write!(html, "<a class=\"act\" href=\"{path}{}/changelog/\" title=\"Changelog\">⟲</a>", o.id);
+            }
+            if can_change {
+                let _ = write!(html, "<a class=\"act\" href=\"{path}{}/edit/?{ret}\" title=\"Edit\">✎</a>", o.id);
+            }
+            if can_delete {
+                let _ = write!(
+                    html,
+                    "<a class=\"act danger\" href=\"{path}{}/delete/?{ret}\" title=\"Delete\">✕</a>",
+                    o.id
+                );
+            }
+            html.push_str("</td>");
+        }
+        html.push_str("</tr>");
     }
-    let sort = opts.sort.unwrap_or("");
-    let headers: Vec<Json> = columns
-        .iter()
-        .map(|c| {
-            let (asc, desc) = (sort == c.name, sort.strip_prefix('-') == Some(c.name));
-            let sort_url = opts.sort_base.filter(|_| c.sortable).map(|base| {
-                let next = if asc { format!("-{}", c.name) } else { c.name.to_string() };
-                let q = if base.is_empty() { String::new() } else { format!("{base}&") };
-                format!("?{q}sort={next}")
-            });
-            json!({"name": c.name, "label": c.label, "sort_url": sort_url, "asc": asc, "desc": desc})
-        })
-        .collect();
-    Ok(json!({
-        "headers": headers,
-        "rows": rows,
-        "selectable": opts.selectable && (can_change || can_delete),
-        "actions": opts.actions,
-    }))
+    if fetched.objs.is_empty() {
+        let _ = write!(html, "<tr class=\"empty\"><td colspan=\"{}\">Nothing here yet.</td></tr>", columns.len() + 2);
+    }
+    html.push_str("</tbody></table></div>");
+    Ok(json!({"html": html, "selectable": selectable, "rows": fetched.objs.len()}))
 }
 
 /// Filter params from the query string: empty values and page keys dropped.
@@ -214,7 +437,7 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     let params = filter_params(&query);
     let page = ctx.query_get("page").and_then(|p| p.parse::<u64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let mut filter_errors = None;
-    let fetched =
+    let mut fetched =
         match fetch(ctx, m, &params, Condition::all(), sort.as_deref(), Some(per_page), (page - 1) * per_page).await {
             Ok(f) => f,
             Err(AppError::Validation(e)) => {
@@ -235,7 +458,7 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     let table = table(
         ctx,
         m,
-        &fetched,
+        &mut fetched,
         &columns,
         TableOpts {
             selectable: true,
@@ -274,7 +497,7 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     ctx.render(
         "list.html",
         json!({
-            "title": meta::title(m.verbose_plural),
+            "title": meta::meta(m).title.map(str::to_string).unwrap_or_else(|| meta::title(m.verbose_plural)),
             "model": model_info(ctx, m),
             "tbl": table,
             "filters": filters,
@@ -318,7 +541,7 @@ pub fn model_info(ctx: &Ctx, m: &'static Model) -> Json {
         "list": meta.list,
         "can_add": meta.add && m.writable() && perms.allows(m, "add"),
         "can_change": m.writable() && perms.allows(m, "change"),
-        "can_delete": m.access != pm_db::model::Access::ReadOnly && perms.allows(m, "delete"),
+        "can_delete": m.access != pm_db::model::Access::ReadOnly && meta.delete && perms.allows(m, "delete"),
         "change_log": m.features.change_log,
     })
 }

@@ -40,6 +40,10 @@ pub struct Meta {
     pub list: bool,
     /// Form fields left out (synchronised from PeeringDB, internal).
     pub form_exclude: &'static [&'static str],
+    /// Page title of the list, when not the plural name.
+    pub title: Option<&'static str>,
+    /// Whether the UI offers deletion (the change log is kept whole).
+    pub delete: bool,
 }
 
 const DEFAULT: Meta = Meta {
@@ -52,6 +56,8 @@ const DEFAULT: Meta = Meta {
     add: true,
     list: true,
     form_exclude: &[],
+    title: None,
+    delete: true,
 };
 
 const AS_DIRECT: Count =
@@ -193,6 +199,8 @@ pub static METAS: &[Meta] = &[
         columns: &["time", "user_name", "action", "changed_object_type", "changed_object", "request_id"],
         link: Some("time"),
         add: false,
+        title: Some("Change Log"),
+        delete: false,
         ..DEFAULT
     },
     Meta {
@@ -258,7 +266,9 @@ const fn item(label: &'static str, url: &'static str) -> NavItem {
     NavItem { label, url, staff: false }
 }
 
-/// The sidebar (spec §9.1). Features not built yet are left out.
+/// The sidebar (spec §9.1). Entries whose pages do not exist yet are left
+/// out when the menu is drawn (`nav_available`), so they appear by themselves
+/// once their model is declared.
 pub static NAV: &[NavGroup] = &[
     NavGroup {
         label: "Peering",
@@ -270,6 +280,11 @@ pub static NAV: &[NavGroup] = &[
             item("Direct Sessions", "/direct-peering-sessions/"),
             item("IXP Sessions", "/internet-exchange-peering-sessions/"),
         ],
+    },
+    NavGroup {
+        label: "Provisioning",
+        icon: "provisioning",
+        items: &[item("Hidden Peers", "/peeringdb/hidden-peers/")],
     },
     NavGroup {
         label: "Network",
@@ -304,7 +319,9 @@ pub static NAV: &[NavGroup] = &[
         label: "Operations",
         icon: "operations",
         items: &[
+            item("Data Sources", "/core/data-sources/"),
             item("Jobs", "/core/jobs/"),
+            item("Webhooks", "/extras/webhooks/"),
             item("Journal Entries", "/extras/journal-entries/"),
             item("Change Log", "/core/changelog/"),
         ],
@@ -356,4 +373,10 @@ pub fn short_plural(model: &Model) -> String {
         "configcontextassignment" => "Config contexts".into(),
         _ => title(model.verbose_plural),
     }
+}
+
+/// Whether a sidebar entry has a page behind it.
+pub fn nav_available(url: &str) -> bool {
+    static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
 }

@@ -203,11 +203,13 @@ impl Ctx {
                     .items
                     .iter()
                     .filter(|i| !i.staff || p.user.as_ref().is_some_and(|u| u.is_staff))
+                    .filter(|i| meta::nav_available(i.url))
                     .map(|i| json!({"label": i.label, "url": i.url, "active": path.starts_with(i.url)}))
                     .collect();
                 let active = items.iter().any(|i| i["active"] == json!(true));
                 json!({"label": g.label, "icon": g.icon, "items": items, "active": active})
             })
+            .filter(|g| g["items"].as_array().is_some_and(|i| !i.is_empty()))
             .collect();
         let user = p
             .user
@@ -217,15 +219,16 @@ impl Ctx {
         let context_as = pm_db::session::get_pref(&self.prefs, "context.as").and_then(Json::as_i64);
         let mut affiliated = vec![];
         let as_model = &pm_db::models::peering::AUTONOMOUS_SYSTEM;
-        if p.user.is_some() && p.perms.allows(as_model, "view") {
-            let params = vec![("affiliated".to_string(), "true".to_string())];
-            if let Ok(page) =
-                pm_db::ops::list(self.db(), &p.perms, as_model, &params, Some(100), 0, pm_db::load::Mode::Nested).await
-            {
-                for o in &page.objs {
-                    let display = pm_db::object::View::new(o, &page.cache).display();
-                    affiliated.push(json!({"id": o.id, "display": display, "selected": Some(o.id) == context_as}));
-                }
+        if p.user.is_some()
+            && let Some(scope) = p.perms.scope(as_model, "view")
+        {
+            use sea_query::{Condition, Expr, ExprTrait};
+            let cond = Condition::all().add(Expr::col("affiliated").eq(true)).add(scope);
+            let objs = pm_db::load::fetch(&self.db().conn, as_model, cond, &[("asn", false)], Some(100), 0).await?;
+            let cache = pm_db::object::Cache::default();
+            for o in &objs {
+                let display = pm_db::object::View::new(o, &cache).display();
+                affiliated.push(json!({"id": o.id, "display": display, "selected": Some(o.id) == context_as}));
             }
         }
         let current_as = affiliated.iter().find(|a| a["selected"] == json!(true)).cloned();

@@ -261,7 +261,11 @@ pub fn value_html(f: &Field, v: &Json, full: bool) -> String {
                 NONE.into()
             }
         }
-        Kind::DateTime => esc(&fmt_time(v.as_str().unwrap_or(""))),
+        Kind::DateTime => format!("<span class=\"nowrap\">{}</span>", esc(&fmt_time(v.as_str().unwrap_or("")))),
+        Kind::Uuid if !full => {
+            let s = v.as_str().unwrap_or("");
+            format!("<span class=\"mono\" title=\"{}\">{}…</span>", esc(s), esc(&s.chars().take(8).collect::<String>()))
+        }
         Kind::Inet { .. } | Kind::Mac | Kind::Uuid => {
             format!("<span class=\"mono\">{}</span>", esc(v.as_str().unwrap_or("")))
         }
@@ -384,11 +388,6 @@ pub fn field_errors_text(f: &FieldErrors) -> String {
     out
 }
 
-/// Field errors as `{field: [messages]}` with plain strings.
-pub fn errors_map(f: &FieldErrors) -> Json {
-    Json::Object(f.0.clone())
-}
-
 /// A readable diff of two change-log snapshots: changed keys with both values.
 pub fn diff(pre: &Json, post: &Json) -> Vec<Json> {
     let empty = serde_json::Map::new();
@@ -416,5 +415,59 @@ fn compact(v: &Json) -> String {
         Json::String(s) => s.clone(),
         Json::Null => "null".into(),
         other => other.to_string(),
+    }
+}
+
+/// One field of a loaded object as the API shapes it, computed only for that
+/// field (tables render a handful of columns, not whole objects).
+pub fn field_json(v: &pm_db::object::View<'_>, f: &'static Field) -> Json {
+    use pm_db::object::View;
+    use serde_json::json;
+    let cache = v.cache;
+    let obj = v.obj;
+    let nested = |m: &'static Model, id: i64| -> Json {
+        match cache.get(m, id) {
+            Some(o) => json!({"id": id, "display": View::new(o, cache).display(),
+                "url": pm_db::serialize::api_url("", m, id), "slug": o.text("slug"), "color": o.text("color")}),
+            None => Json::Null,
+        }
+    };
+    match f.kind {
+        Kind::Fk { to, nested: true, .. } => match (registry::model(to), obj.int(f.name)) {
+            (Some(m), Some(id)) => nested(m, id),
+            _ => Json::Null,
+        },
+        Kind::M2m { to, table, .. } => {
+            let target = registry::model(to).unwrap();
+            let ids = cache.m2m.get(&(table, obj.id)).map(Vec::as_slice).unwrap_or(&[]);
+            Json::Array(ids.iter().map(|id| nested(target, *id)).collect())
+        }
+        Kind::Tags => {
+            let tag = registry::model("extras.tag").unwrap();
+            let ids = cache.tags.get(&(registry::ct_id(obj.model), obj.id)).map(Vec::as_slice).unwrap_or(&[]);
+            Json::Array(ids.iter().map(|id| nested(tag, *id)).collect())
+        }
+        Kind::ContentType => {
+            obj.int(f.name).and_then(registry::by_ct_id).map(|m| json!(m.label())).unwrap_or(Json::Null)
+        }
+        Kind::ContentTypes { table, .. } => {
+            let ids = cache.m2m.get(&(table, obj.id)).cloned().unwrap_or_default();
+            Json::Array(ids.into_iter().filter_map(registry::by_ct_id).map(|m| json!(m.label())).collect())
+        }
+        Kind::Computed(Computed::Display) => json!(v.display()),
+        Kind::Computed(Computed::GenericObject { type_field, id_field }) => {
+            match (obj.int(type_field).and_then(registry::by_ct_id), obj.int(id_field)) {
+                (Some(m), Some(id)) => nested(m, id),
+                _ => Json::Null,
+            }
+        }
+        Kind::Computed(Computed::ChangedObject) => {
+            match (obj.int("changed_object_type").and_then(registry::by_ct_id), obj.int("changed_object_id")) {
+                (Some(m), Some(id)) => nested(m, id),
+                _ => Json::Null,
+            }
+        }
+        Kind::Computed(_) => cache.computed.get(&(obj.model.table, obj.id, f.name)).cloned().unwrap_or(Json::Null),
+        _ => obj.get(f.name).to_json(),
     }
 }

@@ -62,7 +62,7 @@ pub async fn search(ctx: &mut Ctx) -> UiResult {
             }
             let Some(scope) = ctx.perms().scope(m, "view") else { continue };
             let db = &ctx.db().conn;
-            let cond = filter::search(m, &term).add(scope);
+            let cond = sea_query::Condition::all().add(filter::search(m, &term)).add(scope);
             let ordering = filter::ordering(m, None)?;
             let objs = load::fetch(db, m, cond, &ordering, Some(RANKED + 1), 0).await?;
             if objs.is_empty() {

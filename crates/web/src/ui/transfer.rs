@@ -24,7 +24,9 @@ pub async fn export(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     let available = render::available_columns(m, ctx.perms());
     let key = format!("tables.{}.columns", m.label().replace('.', "_"));
     let columns = render::visible_columns(m, &available, pm_db::session::get_pref(&ctx.prefs, &key));
-    let fetched = list::fetch(ctx, m, &params, Condition::all(), None, Some(MAX_EXPORT), 0).await?;
+    let mut fetched = list::fetch(ctx, m, &params, Condition::all(), None, Some(MAX_EXPORT), 0).await?;
+    let fields: Vec<_> = columns.iter().filter_map(|c| c.field).collect();
+    list::load_fields(ctx, m, &mut fetched, &fields).await?;
     let objs = list::to_json(ctx, &fetched.cache, &fetched.objs);
     let mut w = csv::Writer::from_writer(vec![]);
     let mut header = vec!["id".to_string()];

@@ -1,0 +1,375 @@
+//! Webhooks (spec §7): the dispatch job turns one write's events into one
+//! delivery job per (object, webhook), in order per object; the delivery job
+//! renders URL, headers and body, signs the body and sends it.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use hmac::{Hmac, Mac};
+use pm_db::load::{self, Mode};
+use pm_db::model::Model;
+use pm_db::object::{Obj, Val};
+use pm_db::registry;
+use pm_db::webhooks::{DELIVER_JOB, DISPATCH_JOB, NewJob, conditions, insert_jobs, matching_webhooks};
+use sea_query::{Condition, Expr, ExprTrait};
+use serde_json::{Map, Value as Json, json};
+
+use crate::{Failed, JobCtx, Registry, metrics, sql};
+
+pub const USER_AGENT: &str = "PeeringManager/1.1";
+
+pub fn register(r: &mut Registry) {
+    r.add(DISPATCH_JOB, dispatch);
+    r.add(DELIVER_JOB, deliver);
+}
+
+fn webhook_model() -> &'static Model {
+    registry::model("extras.webhook").expect("extras.webhook is registered")
+}
+
+async fn load_webhooks(db: &pm_db::Db, ids: &[i64]) -> anyhow::Result<Vec<Obj>> {
+    let cond = Condition::all().add(Expr::col("id").is_in(ids.to_vec()));
+    Ok(load::fetch(&db.conn, webhook_model(), cond, &[("id", false)], None, 0).await?)
+}
+
+/// Latest snapshots of each object in this request (from the change log).
+async fn snapshots(
+    db: &pm_db::Db,
+    request_id: &str,
+    ct: i64,
+    ids: &[i64],
+) -> anyhow::Result<HashMap<i64, (Json, Json)>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![request_id.to_string().into(), ct.into()];
+        values.extend(chunk.iter().map(|i| sea_orm::Value::from(*i)));
+        let rows = sql::query_all(
+            &db.conn,
+            &format!(
+                "SELECT changed_object_id, prechange_data, postchange_data FROM core_objectchange \
+                 WHERE request_id = ? AND changed_object_type_id = ? AND changed_object_id IN ({marks}) ORDER BY id"
+            ),
+            values,
+        )
+        .await?;
+        for r in rows {
+            let id: i64 = r.try_get_by_index(0).unwrap_or_default();
+            let pre = sql::json_col(&r, 1);
+            let post = sql::json_col(&r, 2);
+            // Several changes in one request: first prechange, last postchange.
+            let e = out.entry(id).or_insert((pre, Json::Null));
+            e.1 = post;
+        }
+    }
+    Ok(out)
+}
+
+/// `extras.webhook.dispatch`: payload from `pm_db::webhooks::queue_events`.
+async fn dispatch(ctx: JobCtx) -> anyhow::Result<()> {
+    let p = &ctx.payload;
+    let label = p["model"].as_str().unwrap_or_default();
+    let model = registry::model(label).ok_or_else(|| anyhow::anyhow!("unknown model {label}"))?;
+    let event = p["event"].as_str().unwrap_or("update").to_string();
+    let request_id = p["request_id"].as_str().unwrap_or_default().to_string();
+    let objects = p["objects"].as_array().cloned().unwrap_or_default();
+    let ids: Vec<i64> = objects.iter().filter_map(|o| o["id"].as_i64()).collect();
+    let hooks = load_webhooks(&ctx.db, &matching_webhooks(&ctx.db.conn, model, &event).await?).await?;
+    ctx.info(&format!("{} {event} event(s) of {label}, {} webhook(s).", ids.len(), hooks.len()));
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let ct = registry::ct_id(model);
+    let snaps = snapshots(&ctx.db, &request_id, ct, &ids).await?;
+    // Current representation of created / updated objects (deleted ones came with the event).
+    let mut data: HashMap<i64, Json> = HashMap::new();
+    if event == "delete" {
+        for o in &objects {
+            if let Some(id) = o["id"].as_i64() {
+                data.insert(id, o["data"].clone());
+            }
+        }
+    } else {
+        for chunk in ids.chunks(500) {
+            let cond = Condition::all().add(Expr::col("id").is_in(chunk.to_vec()));
+            let objs = load::fetch(&ctx.db.conn, model, cond, &[("id", false)], None, 0).await?;
+            let mut cache = pm_db::object::Cache::default();
+            load::prepare(&ctx.db.conn, &mut cache, model, objs.clone(), Mode::Full).await?;
+            let secrets = |_: &'static Model| false;
+            let r = pm_db::serialize::Render { base: "", cache: &cache, secrets: &secrets };
+            for o in &objs {
+                data.insert(o.id, r.object(o, Mode::Full));
+            }
+        }
+    }
+    let wct = registry::ct_id(webhook_model());
+    let mut jobs = Vec::new();
+    let (mut skipped, mut gone) = (0, 0);
+    for o in &objects {
+        let Some(id) = o["id"].as_i64() else { continue };
+        let Some(d) = data.get(&id) else {
+            gone += 1;
+            continue;
+        };
+        let (pre, post) = match snaps.get(&id) {
+            Some((pre, post)) => (pre.clone(), post.clone()),
+            None if event == "delete" => (o["prechange"].clone(), Json::Null),
+            None => (Json::Null, Json::Null),
+        };
+        let mut context = Map::new();
+        context.insert("event".into(), json!(event));
+        context.insert("timestamp".into(), p["timestamp"].clone());
+        context.insert("model".into(), json!(model.name));
+        context.insert("username".into(), p["username"].clone());
+        context.insert("request_id".into(), json!(request_id));
+        context.insert("data".into(), d.clone());
+        if !Json::is_null(&pre) || !Json::is_null(&post) {
+            context.insert("snapshots".into(), json!({"prechange": pre, "postchange": post}));
+        }
+        for h in &hooks {
+            if let Val::Json(cond) = h.get("conditions")
+                && !Json::is_null(cond)
+            {
+                match conditions::eval(cond, d) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        skipped += 1;
+                        metrics::webhook_delivery("skipped");
+                        continue;
+                    }
+                    Err(e) => {
+                        ctx.warning(&format!("Webhook {}: conditions could not be evaluated: {e}", h.text("name")));
+                        continue;
+                    }
+                }
+            }
+            jobs.push(NewJob {
+                name: DELIVER_JOB.into(),
+                object_type: Some(wct),
+                object_id: Some(h.id),
+                user_id: ctx.user_id,
+                payload: json!({"webhook": h.id, "context": Json::Object(context.clone())}),
+                run_at_ms: 0,
+                max_attempts: ctx.config.webhook_attempts,
+                serial_key: Some(format!("webhook:{}:{ct}:{id}", h.id)),
+            });
+        }
+    }
+    let w = ctx.db.begin_write().await?;
+    let n = insert_jobs(&w.txn, &jobs).await?.len();
+    w.commit().await?;
+    ctx.queue.notify.notify_waiters();
+    if skipped > 0 {
+        ctx.info(&format!("{skipped} event(s) did not match the webhook conditions."));
+    }
+    if gone > 0 {
+        ctx.info(&format!("{gone} object(s) no longer exist; their events were dropped."));
+    }
+    ctx.success(&format!("Queued {n} delivery job(s)."));
+    Ok(())
+}
+
+/// Python `json.dumps(obj)`: `", "` and `": "` separators, non-ASCII escaped.
+pub fn python_json(v: &Json) -> String {
+    let mut out = String::new();
+    write_py(v, &mut out);
+    out
+}
+
+fn write_py(v: &Json, out: &mut String) {
+    match v {
+        Json::Object(m) => {
+            out.push('{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_str(k, out);
+                out.push_str(": ");
+                write_py(v, out);
+            }
+            out.push('}');
+        }
+        Json::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py(v, out);
+            }
+            out.push(']');
+        }
+        Json::String(s) => write_py_str(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_py_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Hex HMAC-SHA512 of the body with the secret as key.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Render a webhook template with the event context (Jinja2, spec §7.4).
+async fn render(db: &pm_db::Db, name: &str, source: &str, context: &Json) -> Result<String, String> {
+    if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+        return Ok(source.to_string());
+    }
+    let (db, name, source, context) = (db.clone(), name.to_string(), source.to_string(), context.clone());
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let graph = pm_render::graph::Graph::new(db, handle);
+        let value = minijinja::Value::from(minijinja::value::Serde(&context));
+        pm_render::env::render_in(&graph, &name, &source, false, false, value).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+type ClientKey = (bool, Option<String>);
+
+fn client(verify: bool, ca: Option<&str>) -> anyhow::Result<reqwest::Client> {
+    static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = OnceLock::new();
+    let key = (verify, ca.map(str::to_string));
+    let mut map = CLIENTS.get_or_init(Default::default).lock().unwrap();
+    if let Some(c) = map.get(&key) {
+        return Ok(c.clone());
+    }
+    crate::install_crypto();
+    let mut b = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(std::time::Duration::from_secs(30))
+        .pool_max_idle_per_host(32);
+    if !verify {
+        b = b.tls_danger_accept_invalid_certs(true);
+    } else if let Some(path) = ca {
+        let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read CA file {path}: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)?;
+        b = b.tls_certs_only(certs);
+    }
+    let c = b.build()?;
+    map.insert(key, c.clone());
+    Ok(c)
+}
+
+fn excerpt(text: &str) -> String {
+    let t: String = text.chars().take(500).collect();
+    if t.len() < text.len() { format!("{t}…") } else { t }
+}
+
+/// `extras.webhook.deliver`: `{"webhook": id, "context": {...}}`.
+async fn deliver(ctx: JobCtx) -> anyhow::Result<()> {
+    let id = ctx.payload["webhook"].as_i64().unwrap_or_default();
+    let context = ctx.payload["context"].clone();
+    let Some(hook) = load_webhooks(&ctx.db, &[id]).await?.pop() else {
+        ctx.warning(&format!("Webhook {id} no longer exists; nothing sent."));
+        return Ok(());
+    };
+    let name = hook.text("name").to_string();
+    let url = render(&ctx.db, "payload_url", hook.text("payload_url"), &context)
+        .await
+        .map_err(|e| Failed(format!("URL template: {e}")))?;
+    let mut headers: Vec<(String, String)> = vec![
+        ("User-Agent".into(), USER_AGENT.into()),
+        ("Content-Type".into(), hook.text("http_content_type").to_string()),
+    ];
+    let extra = render(&ctx.db, "additional_headers", hook.text("additional_headers"), &context)
+        .await
+        .map_err(|e| Failed(format!("Headers template: {e}")))?;
+    for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+        let (k, v) = line.split_once(':').ok_or_else(|| Failed(format!("Invalid header line (no \":\"): {line}")))?;
+        let k = k.trim().to_string();
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&k));
+        headers.push((k, v.trim().to_string()));
+    }
+    let body = if hook.text("body_template").trim().is_empty() {
+        python_json(&context)
+    } else {
+        render(&ctx.db, "body_template", hook.text("body_template"), &context)
+            .await
+            .map_err(|e| Failed(format!("Body template: {e}")))?
+    };
+    let secret = hook.text("secret");
+    if !secret.is_empty() {
+        headers.push(("X-Hook-Signature".into(), signature(secret, body.as_bytes())));
+    }
+    let method = reqwest::Method::from_bytes(hook.text("http_method").as_bytes()).unwrap_or(reqwest::Method::POST);
+    let ca = Some(hook.text("ca_file_path")).filter(|s| !s.is_empty());
+    let client = client(hook.bool("ssl_verification"), ca).map_err(|e| Failed(e.to_string()))?;
+    let mut req = client.request(method.clone(), &url).body(body);
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    ctx.info(&format!("Webhook {name}: {method} {url} (attempt {} of {}).", ctx.attempt, ctx.max_attempts));
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            ctx.output(&format!("{} {}", status.as_u16(), excerpt(&text)));
+            if status.is_success() {
+                metrics::webhook_delivery("success");
+                ctx.success(&format!("Delivered: HTTP {}.", status.as_u16()));
+                Ok(())
+            } else {
+                metrics::webhook_delivery("failure");
+                Err(Failed(format!("HTTP {}: {}", status.as_u16(), excerpt(&text))).into())
+            }
+        }
+        Err(e) => {
+            metrics::webhook_delivery("failure");
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            ctx.output(&msg);
+            Err(Failed(format!("Request failed: {msg}")).into())
+        }
+    }
+}
+
+/// A sample event for the "test" action: `{"event": "test", …, "data": {id, name}}`.
+pub fn test_job(webhook_id: i64, webhook_name: &str, user_id: Option<i64>, username: &str) -> NewJob {
+    let context = json!({
+        "event": "test",
+        "timestamp": pm_db::webhooks::python_timestamp(&chrono::Utc::now()),
+        "model": "webhook",
+        "username": username,
+        "request_id": uuid::Uuid::new_v4().to_string(),
+        "data": {"id": webhook_id, "name": webhook_name, "message": "Test event sent by Peering Manager."},
+    });
+    NewJob {
+        name: DELIVER_JOB.into(),
+        object_type: Some(registry::ct_id(webhook_model())),
+        object_id: Some(webhook_id),
+        user_id,
+        payload: json!({"webhook": webhook_id, "context": context}),
+        run_at_ms: 0,
+        max_attempts: 1,
+        serial_key: None,
+    }
+}

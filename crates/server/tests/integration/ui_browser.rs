@@ -1,0 +1,320 @@
+//! End to end in a real headless Chromium (Debian's `chromium` +
+//! `chromium-driver`), driven over the WebDriver protocol: log in, create an
+//! AS through the form, find it through global search, edit it, see the edit
+//! in its change log, bulk-delete it. A screenshot of each main page type is
+//! written to `screenshots/` at the workspace root (or `PM_SCREENSHOT_DIR`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+
+use crate::harness::{Backend, fresh_url, install_crypto};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Drop for Driver {
+    /// chromedriver runs in a process group of its own, with the browser it
+    /// starts: end the whole group, also when a test step panicked.
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join(name)).find(|p| p.exists())
+}
+
+impl Driver {
+    async fn start(base: String) -> Option<Driver> {
+        let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "chromium and chromium-driver must be installed in CI (.ci/run installs them)"
+            );
+            eprintln!("SKIPPED: chromium / chromedriver not installed (apt-get install chromium chromium-driver)");
+            return None;
+        };
+        let port = free_port();
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let http = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{url}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900"]
+        }}}});
+        let resp: Json = http.post(format!("{url}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let id = resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {resp}"));
+        let shots = std::env::var_os("PM_SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../screenshots"));
+        std::fs::create_dir_all(&shots).unwrap();
+        Some(Driver { child, http, session: format!("{url}/session/{id}"), base, shots })
+    }
+
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Result<Json, String> {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp: Json = req.send().await.unwrap().json().await.unwrap();
+        match resp["value"].get("error") {
+            Some(err) => Err(format!("WebDriver {path}: {err} {}", resp["value"]["message"])),
+            None => Ok(resp["value"].clone()),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Json {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn goto(&self, path: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": format!("{}{path}", self.base)}))).await;
+        self.check_js().await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let resp: Json = self
+                .http
+                .post(format!("{}/element", self.session))
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(id) = resp["value"][ELEMENT].as_str() {
+                return id.to_string();
+            }
+            if Instant::now() > deadline {
+                panic!("no element matches {css}: {resp} on {}", self.source().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Click, again if the element was re-rendered meanwhile (pickers refresh their menu).
+    async fn click(&self, css: &str) {
+        for attempt in 0..20 {
+            let el = self.find(css).await;
+            match self.try_call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await {
+                Ok(_) => return,
+                Err(e) if e.contains("stale element") && attempt < 19 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/clear"), Some(json!({}))).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn path(&self) -> String {
+        let url = self.call(reqwest::Method::GET, "/url", None).await;
+        url.as_str().unwrap().trim_start_matches(&self.base).to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_string()
+    }
+
+    async fn script(&self, js: &str) -> Json {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": js, "args": []}))).await
+    }
+
+    /// Wait until the page's text contains `text`.
+    async fn wait_text(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.source().await.contains(text) {
+            assert!(Instant::now() < deadline, "page never showed {text:?}: {}", self.source().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.check_js().await;
+    }
+
+    /// Our script ran to the end and no uncaught error happened on the page.
+    async fn check_js(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let state =
+                self.script("return [document.readyState, window.__pmReady === true, window.__pmErrors || []];").await;
+            if state[0] == "complete" && state[1] == true {
+                assert_eq!(state[2], json!([]), "JavaScript errors on {}", self.path().await);
+                return;
+            }
+            let login = self.path().await.starts_with("/login/");
+            if state[0] == "complete" && login {
+                return; // the login page has no script
+            }
+            assert!(Instant::now() < deadline, "page script did not finish on {}: {state}", self.path().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        use std::io::Write;
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = decode_base64(b64.as_str().unwrap());
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
+        let mut f = std::fs::File::create(self.shots.join(format!("{name}.png"))).unwrap();
+        f.write_all(&png).unwrap();
+    }
+
+    async fn quit(&self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()) {
+        let v = T.iter().position(|t| *t == c).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// The real server on a random local port.
+async fn serve() -> String {
+    install_crypto();
+    let url = fresh_url(Backend::Sqlite).await;
+    let db = pm_db::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
+    let state = pm_web::AppState {
+        db,
+        settings: Arc::new(pm_db::Settings::default()),
+        config: Arc::new(pm_web::WebConfig::default()),
+    };
+    let app = pm_web::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_login_create_search_edit_changelog_bulk_delete() {
+    let base = serve().await;
+    let Some(d) = Driver::start(base).await else { return };
+
+    // Log in.
+    d.goto("/autonomous-systems/").await;
+    assert!(d.path().await.starts_with("/login/?next="), "login first");
+    d.fill("#id_username", "admin").await;
+    d.fill("#id_password", "admin-password").await;
+    d.screenshot("login").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("Autonomous systems").await;
+    assert_eq!(d.path().await, "/autonomous-systems/");
+
+    // Create an AS through the form; a tag is picked by searching for it.
+    d.goto("/extras/tags/add/").await;
+    d.fill("#id_name", "Peering").await;
+    assert_eq!(d.script("return document.getElementById('id_slug').value").await, "peering", "slug follows name");
+    d.click("button[name=_save]").await;
+    d.wait_text("Created tag").await;
+    d.goto("/autonomous-systems/add/").await;
+    d.fill("#id_asn", "64999").await;
+    d.fill("#id_name", "E2E Networks").await;
+    d.fill("#id_irr_as_set", "AS-E2E").await;
+    d.fill("#id_tags_search", "peer").await;
+    d.click(".picker-menu div:not(.none)").await;
+    d.screenshot("form").await;
+    d.click("button[name=_save]").await;
+    d.wait_text("Created autonomous system").await;
+    let detail = d.path().await;
+    assert!(detail.starts_with("/autonomous-systems/"), "{detail}");
+    assert!(d.source().await.contains("AS64999 - E2E Networks"));
+    assert!(d.source().await.contains("data-slug=\"peering\""), "the tag picked in the form");
+    d.screenshot("detail").await;
+
+    // Find it through global search, by ASN.
+    d.goto("/").await;
+    d.screenshot("home").await;
+    d.fill("#global-search", "AS64999\u{E007}").await;
+    d.wait_text("result for").await;
+    d.screenshot("search").await;
+    d.click(".results a").await;
+    d.wait_text("E2E Networks").await;
+    assert_eq!(d.path().await, detail);
+
+    // Edit it.
+    d.click(".page-head a.btn.primary").await;
+    d.wait_text("Editing AS64999").await;
+    d.fill("#id_name", "E2E Networks Renamed").await;
+    d.click("button[name=_save]").await;
+    d.wait_text("Modified autonomous system").await;
+    assert!(d.source().await.contains("AS64999 - E2E Networks Renamed"));
+
+    // The change log tab shows the edit as a diff.
+    d.click(".tabs a[href$='/changelog/']").await;
+    d.wait_text("class=\"new\"").await;
+    let src = d.source().await;
+    assert!(src.contains(">E2E Networks</td>") && src.contains(">E2E Networks Renamed</td>"), "diff shows both names");
+    d.screenshot("changelog").await;
+
+    // Bulk delete from the list.
+    d.goto("/autonomous-systems/?q=E2E").await;
+    d.screenshot("list").await;
+    d.click("input[data-select-all]").await;
+    d.click("button[formaction$='/delete/']").await;
+    d.wait_text("Delete 1 autonomous system?").await;
+    d.screenshot("bulk-delete").await;
+    d.click("button[name=_confirm]").await;
+    d.wait_text("Deleted 1 autonomous system").await;
+    assert!(!d.source().await.contains("AS64999"));
+
+    // Dark theme, from the top bar.
+    d.click("button[name=toggle_theme]").await;
+    d.wait_text("data-theme=\"dark\"").await;
+    d.goto("/core/changelog/").await;
+    d.screenshot("changelog-list-dark").await;
+    d.quit().await;
+}
