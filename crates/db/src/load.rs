@@ -139,6 +139,7 @@ pub fn prepare<'a, C: ConnectionTrait>(
             return Ok(());
         }
         prepare_display(db, cache, model, &objs).await?;
+        load_links(db, cache, model, &objs, mode).await?;
         for f in fields_in(model, mode) {
             match f.kind {
                 Kind::Fk { to, nested: true, .. } => {
@@ -147,26 +148,15 @@ pub fn prepare<'a, C: ConnectionTrait>(
                     let targets = cached(cache, target, &ids);
                     prepare(db, cache, target, targets, Mode::Nested).await?;
                 }
-                Kind::M2m { to, table, src, dst } => {
+                Kind::M2m { to, table, .. } => {
                     let target = registry::model(to).expect("m2m target");
-                    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
-                    let targets = load_m2m(db, cache, table, src, dst, target, &ids).await?;
+                    let mut ids: Vec<i64> =
+                        objs.iter().flat_map(|o| cache.m2m.get(&(table, o.id)).cloned().unwrap_or_default()).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    let targets = cached(cache, target, &ids);
                     prepare(db, cache, target, targets, Mode::Nested).await?;
                 }
-                Kind::ContentTypes { table, src, dst } => {
-                    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
-                    let q = Query::select()
-                        .columns([src, dst])
-                        .from(table)
-                        .and_where(Expr::col(src).is_in(ids))
-                        .order_by(dst, Order::Asc)
-                        .to_owned();
-                    for r in db.query_all(&q).await? {
-                        let (s, d) = (r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
-                        cache.m2m.entry((table, s)).or_default().push(d);
-                    }
-                }
-                Kind::Tags => load_tags(db, cache, model, &objs).await?,
                 Kind::Computed(c) => compute(db, cache, model, &objs, f.name, c).await?,
                 _ => {}
             }
@@ -201,63 +191,84 @@ async fn prepare_display<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn load_m2m<C: ConnectionTrait>(
-    db: &C,
-    cache: &mut Cache,
-    table: &'static str,
-    src: &'static str,
-    dst: &'static str,
-    target: &'static Model,
-    ids: &[i64],
-) -> AppResult<Vec<Obj>> {
-    let mut q = select(target);
-    q.column((table, src))
-        .inner_join(table, Expr::col((target.table, "id")).equals((table, dst)))
-        .and_where(Expr::col((table, src)).is_in(ids.to_vec()));
-    let ordering = crate::query::filter::ordering(target, None)?;
-    order(&mut q, target, &ordering);
-    let rows = db.query_all(&q).await?;
-    let n = target.columns().count();
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for id in ids {
-        cache.m2m.entry((table, *id)).or_default();
-    }
-    for r in rows {
-        let obj = Obj::from_row(target, &r)?;
-        let owner = r.try_get_by_index::<i64>(n)?;
-        cache.m2m.entry((table, owner)).or_default().push(obj.id);
-        if seen.insert(obj.id) {
-            out.push(obj.clone());
-            cache.put(obj);
-        }
-    }
-    Ok(out)
-}
-
-async fn load_tags<C: ConnectionTrait>(
+/// Every many-to-many link (M2M fields, content-type sets and tags) of these
+/// objects in one statement of integer pairs, then each target table once for
+/// the distinct ids: shared targets (the same policy on fifty ASes) are read
+/// once, not once per link. Lists are ordered by the target's ordering.
+async fn load_links<C: ConnectionTrait>(
     db: &C,
     cache: &mut Cache,
     model: &'static Model,
     objs: &[Obj],
+    mode: Mode,
 ) -> AppResult<()> {
-    let tag = registry::model("extras.tag").unwrap();
+    let ids: Vec<String> = objs.iter().map(|o| o.id.to_string()).collect();
+    let id_list = ids.join(",");
     let ct = registry::ct_id(model);
-    let mut q = select(tag);
-    q.column(("extras_taggeditem", "object_id"))
-        .inner_join("extras_taggeditem", Expr::col((tag.table, "id")).equals(("extras_taggeditem", "tag_id")))
-        .and_where(Expr::col(("extras_taggeditem", "content_type_id")).eq(ct))
-        .and_where(Expr::col(("extras_taggeditem", "object_id")).is_in(objs.iter().map(|o| o.id).collect::<Vec<_>>()))
-        .order_by((tag.table, "name"), Order::Asc);
-    let n = tag.columns().count();
-    for o in objs {
-        cache.tags.entry((ct, o.id)).or_default();
+    // (join table key, target model or None for content types)
+    let mut parts: Vec<(&'static str, Option<&'static Model>, String)> = Vec::new();
+    for f in fields_in(model, mode) {
+        let i = parts.len();
+        match f.kind {
+            Kind::M2m { to, table, src, dst } => parts.push((
+                table,
+                registry::model(to),
+                format!("SELECT CAST({i} AS BIGINT), {src}, {dst} FROM {table} WHERE {src} IN ({id_list})"),
+            )),
+            Kind::ContentTypes { table, src, dst } => parts.push((
+                table,
+                None,
+                format!("SELECT CAST({i} AS BIGINT), {src}, {dst} FROM {table} WHERE {src} IN ({id_list})"),
+            )),
+            Kind::Tags => parts.push((
+                "extras_taggeditem",
+                registry::model("extras.tag"),
+                format!(
+                    "SELECT CAST({i} AS BIGINT), object_id, tag_id FROM extras_taggeditem WHERE content_type_id = {ct} AND object_id IN ({id_list})"
+                ),
+            )),
+            _ => {}
+        }
     }
-    for r in db.query_all(&q).await? {
-        let t = Obj::from_row(tag, &r)?;
-        let owner = r.try_get_by_index::<i64>(n)?;
-        cache.tags.entry((ct, owner)).or_default().push(t.id);
-        cache.put(t);
+    if parts.is_empty() {
+        return Ok(());
+    }
+    // Ids are integers from our own rows, safe to inline: one statement for all links.
+    let sql = parts.iter().map(|p| p.2.as_str()).collect::<Vec<_>>().join(" UNION ALL ");
+    let rows = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
+    let mut links: HashMap<(usize, i64), Vec<i64>> = HashMap::new();
+    let mut wanted: HashMap<&'static str, (&'static Model, Vec<i64>)> = HashMap::new();
+    for r in rows {
+        let i = r.try_get_by_index::<i64>(0)? as usize;
+        let (s, d) = (r.try_get_by_index::<i64>(1)?, r.try_get_by_index::<i64>(2)?);
+        links.entry((i, s)).or_default().push(d);
+        if let Some(m) = parts[i].1 {
+            wanted.entry(m.table).or_insert((m, vec![])).1.push(d);
+        }
+    }
+    for (_, (m, ids)) in wanted {
+        load_ids(db, cache, m, ids).await?;
+    }
+    for (i, (table, target, _)) in parts.iter().enumerate() {
+        let ordering = match target {
+            Some(t) => crate::query::filter::ordering(t, None)?,
+            None => vec![],
+        };
+        for o in objs {
+            let mut ids = links.remove(&(i, o.id)).unwrap_or_default();
+            match target {
+                Some(t) => ids.sort_by(|a, b| match (cache.get(t, *a), cache.get(t, *b)) {
+                    (Some(x), Some(y)) => crate::object::compare(x, y, &ordering),
+                    _ => std::cmp::Ordering::Equal,
+                }),
+                None => ids.sort_unstable(),
+            }
+            if *table == "extras_taggeditem" {
+                cache.tags.insert((ct, o.id), ids);
+            } else {
+                cache.m2m.insert((table, o.id), ids);
+            }
+        }
     }
     Ok(())
 }

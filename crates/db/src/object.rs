@@ -235,3 +235,27 @@ impl<'a> View<'a> {
         (self.obj.model.display)(self)
     }
 }
+
+/// Compare two rows by an ordering spec, as the database would (NULLs last
+/// ascending, first descending: PostgreSQL's convention, which queries use too).
+pub fn compare(a: &Obj, b: &Obj, ordering: &[(&'static str, bool)]) -> std::cmp::Ordering {
+    use std::cmp::Ordering as O;
+    for (col, desc) in ordering {
+        let o = match (a.get(col), b.get(col)) {
+            (Val::Null, Val::Null) => O::Equal,
+            (Val::Null, _) => O::Greater,
+            (_, Val::Null) => O::Less,
+            (Val::Int(p), Val::Int(q)) => p.cmp(q),
+            (Val::Text(p), Val::Text(q)) => p.cmp(q),
+            (Val::Bool(p), Val::Bool(q)) => p.cmp(q),
+            (Val::Time(p), Val::Time(q)) => p.cmp(q),
+            (Val::Float(p), Val::Float(q)) => p.partial_cmp(q).unwrap_or(O::Equal),
+            _ => O::Equal,
+        };
+        let o = if *desc { o.reverse() } else { o };
+        if o != O::Equal {
+            return o;
+        }
+    }
+    O::Equal
+}

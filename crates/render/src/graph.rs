@@ -383,30 +383,7 @@ impl Graph {
     }
 }
 
-/// Compare two rows by an ordering spec (NULLs last ascending, as PostgreSQL).
-pub fn compare(a: &Obj, b: &Obj, ordering: &[(&'static str, bool)]) -> std::cmp::Ordering {
-    use pm_db::object::Val;
-    use std::cmp::Ordering as O;
-    for (col, desc) in ordering {
-        let (x, y) = (a.get(col), b.get(col));
-        let o = match (x, y) {
-            (Val::Null, Val::Null) => O::Equal,
-            (Val::Null, _) => O::Greater,
-            (_, Val::Null) => O::Less,
-            (Val::Int(p), Val::Int(q)) => p.cmp(q),
-            (Val::Text(p), Val::Text(q)) => p.cmp(q),
-            (Val::Bool(p), Val::Bool(q)) => p.cmp(q),
-            (Val::Time(p), Val::Time(q)) => p.cmp(q),
-            (Val::Float(p), Val::Float(q)) => p.partial_cmp(q).unwrap_or(O::Equal),
-            _ => O::Equal,
-        };
-        let o = if *desc { o.reverse() } else { o };
-        if o != O::Equal {
-            return o;
-        }
-    }
-    O::Equal
-}
+pub use pm_db::object::compare;
 
 /// Relation keys are `&'static str`; a few dozen distinct ones exist.
 fn leak_key(table: &str, col: &str) -> &'static str {
