@@ -79,7 +79,8 @@ impl Db {
         opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
-            opts.max_connections(8).min_connections(1);
+            // Each SQLite connection is an OS thread in sqlx; more than a few only add switching.
+            opts.max_connections(4).min_connections(1);
             opts.map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)

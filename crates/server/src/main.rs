@@ -10,6 +10,11 @@ use pm_db::Db;
 
 use config::Config;
 
+/// Responses build many small allocations across threads; glibc's malloc
+/// spent a quarter of the server's time in contention there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "peering-manager", version, about = "Peering Manager: the source of truth for BGP peering.")]
 struct Cli {
