@@ -16,6 +16,15 @@ pub struct Render<'a> {
     pub cache: &'a Cache,
     /// Whether secret fields of this model may be shown to the caller.
     pub secrets: &'a dyn Fn(&'static Model) -> bool,
+    /// Nested objects already rendered: a page of fifty ASes shares a handful
+    /// of policies, communities and tags.
+    pub nested_memo: std::cell::RefCell<std::collections::HashMap<(&'static str, i64), Json>>,
+}
+
+impl<'a> Render<'a> {
+    pub fn new(base: &'a str, cache: &'a Cache, secrets: &'a dyn Fn(&'static Model) -> bool) -> Self {
+        Render { base, cache, secrets, nested_memo: Default::default() }
+    }
 }
 
 pub fn api_url(base: &str, model: &Model, id: i64) -> String {
@@ -46,10 +55,16 @@ impl Render<'_> {
     }
 
     fn nested(&self, model: &'static Model, id: Option<i64>) -> Json {
-        match id.and_then(|id| self.cache.get(model, id)) {
+        let Some(id) = id else { return Json::Null };
+        if let Some(v) = self.nested_memo.borrow().get(&(model.table, id)) {
+            return v.clone();
+        }
+        let v = match self.cache.get(model, id) {
             Some(o) => self.object(o, Mode::Nested),
             None => Json::Null,
-        }
+        };
+        self.nested_memo.borrow_mut().insert((model.table, id), v.clone());
+        v
     }
 
     fn field(&self, obj: &Obj, f: &'static Field, mode: Mode) -> Json {

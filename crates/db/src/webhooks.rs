@@ -144,7 +144,7 @@ pub async fn queue_events(
         crate::load::prepare(txn, &mut cache, model, objs.clone(), crate::load::Mode::Full).await?;
         let data: Vec<Json> = {
             let secrets = |_: &'static Model| false;
-            let r = crate::serialize::Render { base: "", cache: &cache, secrets: &secrets };
+            let r = crate::serialize::Render::new("", &cache, &secrets);
             objs.iter().map(|o| r.object(o, crate::load::Mode::Full)).collect()
         };
         for (o, data) in objs.iter().zip(data) {

@@ -96,7 +96,7 @@ async fn dispatch(ctx: JobCtx) -> anyhow::Result<()> {
             let mut cache = pm_db::object::Cache::default();
             load::prepare(&ctx.db.conn, &mut cache, model, objs.clone(), Mode::Full).await?;
             let secrets = |_: &'static Model| false;
-            let r = pm_db::serialize::Render { base: "", cache: &cache, secrets: &secrets };
+            let r = pm_db::serialize::Render::new("", &cache, &secrets);
             for o in &objs {
                 data.insert(o.id, r.object(o, Mode::Full));
             }

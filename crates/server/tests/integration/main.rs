@@ -13,6 +13,7 @@ mod jobs;
 mod render;
 mod rules;
 mod ui;
+mod ui_bench;
 mod ui_browser;
 mod ui_support;
 mod webhooks;

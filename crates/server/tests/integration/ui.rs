@@ -546,4 +546,8 @@ both!(journal_and_config_context_tabs, |backend| {
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     let tab = b.page(&format!("/autonomous-systems/{id}/config-context/")).await;
     assert!(tab.contains("&quot;ntp&quot;: &quot;192.0.2.1&quot;"), "{tab}");
+    let yaml = b.page(&format!("/autonomous-systems/{id}/config-context/?format=yaml")).await;
+    assert!(yaml.contains("ntp: 192.0.2.1"), "{yaml}");
+    let again = b.page(&format!("/autonomous-systems/{id}/config-context/")).await;
+    assert!(again.contains("ntp: 192.0.2.1"), "the format is remembered");
 });

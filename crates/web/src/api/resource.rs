@@ -56,7 +56,7 @@ pub fn model_for(app: &str, endpoint: &str) -> ApiResult<&'static Model> {
 
 pub fn render(state_principal: &Principal, base: &str, cache: &Cache, objs: &[Obj], shape: &Shape) -> Vec<Json> {
     let secrets = |m: &'static Model| state_principal.perms.allows(m, "view_secrets");
-    let r = Render { base, cache, secrets: &secrets };
+    let r = Render::new(base, cache, &secrets);
     objs.iter()
         .map(|o| {
             let mut v = r.object(o, shape.mode);

@@ -226,10 +226,10 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
 async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppResult<Json> {
     let m = r.model;
     let page_size = list::per_page(ctx);
-    let mut fetched = list::fetch(ctx, m, &[], fk_cond(r, id), None, Some(page_size), 0).await?;
     let available = render::available_columns(m, ctx.perms());
     let cols: Vec<_> =
         render::visible_columns(m, &available, None).into_iter().filter(|c| c.name != r.field.name).collect();
+    let mut fetched = list::fetch_table(ctx, m, &[], fk_cond(r, id), None, Some(page_size), 0, &cols).await?;
     let opts = TableOpts { selectable: false, actions: true, sort_base: None, sort: None, return_url };
     let table = list::table(ctx, m, &mut fetched, &cols, opts).await?;
     let path = meta::ui_path(m).unwrap_or("/");
@@ -276,7 +276,31 @@ async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json>
 }
 
 async fn config_context_tab(ctx: &Ctx, m: &'static Model, id: i64, j: &Json) -> AppResult<Json> {
-    let pretty = |v: &Json| if v.is_null() { None } else { serde_json::to_string_pretty(v).ok() };
+    // `?format=json|yaml`, remembered as the `configcontext.format` preference (spec §9.5).
+    let format = match ctx.query_get("format").as_deref() {
+        Some(f @ ("json" | "yaml")) => {
+            let mut prefs = ctx.prefs.clone();
+            pm_db::session::set_pref(&mut prefs, "configcontext.format", Some(json!(f)));
+            if let Some(uid) = ctx.user_id() {
+                pm_db::session::save_preferences(&ctx.db().conn, uid, &prefs).await?;
+            }
+            f.to_string()
+        }
+        _ => pm_db::session::get_pref(&ctx.prefs, "configcontext.format")
+            .and_then(Json::as_str)
+            .unwrap_or("json")
+            .to_string(),
+    };
+    let yaml = format == "yaml";
+    let pretty = |v: &Json| {
+        if Json::is_null(v) {
+            None
+        } else if yaml {
+            serde_norway::to_string(v).ok()
+        } else {
+            serde_json::to_string_pretty(v).ok()
+        }
+    };
     let cca = &extras::CONFIG_CONTEXT_ASSIGNMENT;
     let mut assignments = vec![];
     if ctx.perms().allows(cca, "view") {
@@ -309,6 +333,7 @@ async fn config_context_tab(ctx: &Ctx, m: &'static Model, id: i64, j: &Json) -> 
             "local": pretty(&j["local_context_data"]),
             "assignments": assignments,
             "add_url": add,
+            "format": format,
         }
     }))
 }

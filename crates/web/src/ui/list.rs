@@ -50,6 +50,118 @@ pub async fn fetch(
     Ok(Fetched { count, objs, cache })
 }
 
+/// Like `fetch`, for a table: large columns (JSON, long text) are left out
+/// unless shown, and related rows are loaded only for what `display` needs.
+/// IRR prefix lists and templates can be megabytes; a table never reads them.
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_table(
+    ctx: &Ctx,
+    m: &'static Model,
+    params: &[(String, String)],
+    extra: Condition,
+    ordering: Option<&str>,
+    limit: Option<u64>,
+    offset: u64,
+    columns: &[Column],
+) -> AppResult<Fetched> {
+    let scope = ctx.perms().scope(m, "view").ok_or_else(pm_db::error::permission_denied)?;
+    let db = &ctx.db().conn;
+    let cond = filter::condition(db, m, params).await?.add(scope).add(extra);
+    let order = filter::ordering(m, ordering)?;
+    let count = load::count(db, m, cond.clone()).await?;
+    let keep: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let objs = fetch_light(db, m, cond, &order, limit, offset, &keep).await?;
+    let mut cache = Cache::default();
+    display_deps(db, &mut cache, m, &objs).await?;
+    Ok(Fetched { count, objs, cache })
+}
+
+/// Columns too large for tables.
+fn heavy(f: &Field) -> bool {
+    matches!(f.kind, Kind::Json { .. } | Kind::LongText | Kind::IntList | Kind::CidrList | Kind::StrList)
+}
+
+/// Rows with only the columns `keep` names and those `display` reads
+/// (`Meta::display_columns`); the others are read as NULL, positions kept so
+/// rows still decode as the model's objects.
+pub async fn fetch_light<C: ConnectionTrait>(
+    db: &C,
+    m: &'static Model,
+    cond: Condition,
+    order: &[(&'static str, bool)],
+    limit: Option<u64>,
+    offset: u64,
+    keep: &[&str],
+) -> AppResult<Vec<Obj>> {
+    let declared = meta::meta(m).display_columns;
+    let mut q = Query::select();
+    q.from(m.table);
+    for f in m.columns() {
+        let wanted = f.name == "id"
+            || keep.contains(&f.name)
+            || if declared.is_empty() { !heavy(f) } else { declared.contains(&f.name) };
+        if wanted {
+            q.column((m.table, f.column().unwrap()));
+        } else {
+            q.expr(Expr::cust("NULL"));
+        }
+    }
+    q.cond_where(cond);
+    load::order(&mut q, m, order);
+    if let Some(l) = limit {
+        q.limit(l);
+    }
+    if offset > 0 {
+        q.offset(offset);
+    }
+    let rows = db.query_all(&q).await?;
+    Ok(rows.iter().map(|r| Obj::from_row(m, r)).collect::<Result<_, _>>()?)
+}
+
+/// Put light rows with these ids into the cache (only missing ones are read).
+async fn load_ids_light<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    m: &'static Model,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<Vec<i64>> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let missing: Vec<i64> = ids.iter().copied().filter(|id| cache.get(m, *id).is_none()).collect();
+    if !missing.is_empty() {
+        let cond = Condition::all().add(Expr::col((m.table, "id")).is_in(missing));
+        for o in fetch_light(db, m, cond, &[], None, 0, &[]).await? {
+            cache.put(o);
+        }
+    }
+    Ok(ids)
+}
+
+/// Load the rows `display` walks through (`ixp_connection.internet_exchange_point`).
+pub fn display_deps<'a, C: ConnectionTrait>(
+    db: &'a C,
+    cache: &'a mut Cache,
+    m: &'static Model,
+    objs: &'a [Obj],
+) -> futures::future::BoxFuture<'a, AppResult<()>> {
+    Box::pin(async move {
+        for dep in m.display_deps {
+            let mut current_model = m;
+            let mut current: Vec<Obj> = objs.to_vec();
+            for hop in dep.split('.') {
+                let Some(f) = current_model.field(hop) else { break };
+                let Kind::Fk { to, .. } = f.kind else { break };
+                let target = registry::model(to).expect("fk target");
+                let ids = load_ids_light(db, cache, target, current.iter().filter_map(|o| o.int(hop))).await?;
+                current = ids.iter().filter_map(|id| cache.get(target, *id).cloned()).collect();
+                current_model = target;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Load what these fields of the fetched objects show: related objects,
 /// many-to-many targets, tags, computed values. One query per field at
 /// most, whatever the number of rows.
@@ -196,9 +308,9 @@ pub async fn load_fields(
 
 /// Put rows into the cache with what their own `display` needs.
 async fn load_nested<C: ConnectionTrait>(db: &C, cache: &mut Cache, m: &'static Model, ids: Vec<i64>) -> AppResult<()> {
-    let ids = load::load_ids(db, cache, m, ids).await?;
+    let ids = load_ids_light(db, cache, m, ids).await?;
     let objs: Vec<Obj> = ids.iter().filter_map(|id| cache.get(m, *id).cloned()).collect();
-    load::prepare(db, cache, m, objs, Mode::Nested).await
+    display_deps(db, cache, m, &objs).await
 }
 
 async fn load_generic<C: ConnectionTrait>(
@@ -226,7 +338,7 @@ async fn load_generic<C: ConnectionTrait>(
 pub fn to_json(ctx: &Ctx, cache: &Cache, objs: &[Obj]) -> Vec<Json> {
     let perms = ctx.perms();
     let secrets = |m: &'static Model| perms.allows(m, "view_secrets");
-    let r = Render { base: "", cache, secrets: &secrets };
+    let r = Render::new("", cache, &secrets);
     objs.iter().map(|o| r.object(o, Mode::Full)).collect()
 }
 
@@ -437,15 +549,25 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     let params = filter_params(&query);
     let page = ctx.query_get("page").and_then(|p| p.parse::<u64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let mut filter_errors = None;
-    let mut fetched =
-        match fetch(ctx, m, &params, Condition::all(), sort.as_deref(), Some(per_page), (page - 1) * per_page).await {
-            Ok(f) => f,
-            Err(AppError::Validation(e)) => {
-                filter_errors = Some(render::field_errors_text(&e));
-                Fetched { count: 0, objs: vec![], cache: Cache::default() }
-            }
-            Err(e) => return Err(e),
-        };
+    let mut fetched = match fetch_table(
+        ctx,
+        m,
+        &params,
+        Condition::all(),
+        sort.as_deref(),
+        Some(per_page),
+        (page - 1) * per_page,
+        &columns,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(AppError::Validation(e)) => {
+            filter_errors = Some(render::field_errors_text(&e));
+            Fetched { count: 0, objs: vec![], cache: Cache::default() }
+        }
+        Err(e) => return Err(e),
+    };
     let base_query = encode(&params);
     let with = |extra: &[(&str, String)]| {
         let mut p: Vec<(String, String)> = params.clone();

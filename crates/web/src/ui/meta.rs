@@ -44,6 +44,9 @@ pub struct Meta {
     pub title: Option<&'static str>,
     /// Whether the UI offers deletion (the change log is kept whole).
     pub delete: bool,
+    /// The columns the model's `display` reads: tables load only these of
+    /// related rows (empty: every column but large JSON and text).
+    pub display_columns: &'static [&'static str],
 }
 
 const DEFAULT: Meta = Meta {
@@ -58,6 +61,7 @@ const DEFAULT: Meta = Meta {
     form_exclude: &[],
     title: None,
     delete: true,
+    display_columns: &["name"],
 };
 
 const AS_DIRECT: Count =
@@ -75,6 +79,7 @@ pub static METAS: &[Meta] = &[
         columns: &["asn", "name", "irr_as_set", "directpeeringsession_count", "internetexchangepeeringsession_count"],
         counts: &[AS_DIRECT, AS_IXP],
         link: Some("asn"),
+        display_columns: &["asn", "name"],
         ..DEFAULT
     },
     Meta {
@@ -96,6 +101,7 @@ pub static METAS: &[Meta] = &[
             "connection",
         ],
         link: Some("ip_address"),
+        display_columns: &["relationship", "autonomous_system", "ip_address"],
         ..DEFAULT
     },
     Meta {
@@ -109,6 +115,7 @@ pub static METAS: &[Meta] = &[
         label: "peering.internetexchangepeeringsession",
         columns: &["autonomous_system", "ixp_connection", "ip_address", "status", "is_route_server"],
         link: Some("ip_address"),
+        display_columns: &["autonomous_system", "ixp_connection", "ip_address"],
         ..DEFAULT
     },
     Meta { label: "peering.routingpolicy", columns: &["name", "type", "weight", "address_family"], ..DEFAULT },
@@ -129,6 +136,7 @@ pub static METAS: &[Meta] = &[
         label: "net.connection",
         columns: &["name", "status", "vlan", "ipv6_address", "ipv4_address", "internet_exchange_point", "router"],
         form_exclude: &["peeringdb_netixlan"],
+        display_columns: &["internet_exchange_point", "router", "interface"],
         ..DEFAULT
     },
     Meta { label: "devices.configuration", columns: &["name", "updated"], ..DEFAULT },
@@ -168,6 +176,7 @@ pub static METAS: &[Meta] = &[
         link: Some("contact"),
         detail: false,
         list: false,
+        display_columns: &["contact"],
         ..DEFAULT
     },
     Meta { label: "messaging.email", columns: &["name", "subject", "updated"], ..DEFAULT },
@@ -179,6 +188,7 @@ pub static METAS: &[Meta] = &[
         link: Some("config_context"),
         detail: false,
         list: false,
+        display_columns: &["config_context"],
         ..DEFAULT
     },
     Meta {
@@ -191,9 +201,15 @@ pub static METAS: &[Meta] = &[
         label: "extras.journalentry",
         columns: &["created", "created_by", "assigned_object_type", "assigned_object", "kind", "comments"],
         link: Some("created"),
+        display_columns: &["created", "kind"],
         ..DEFAULT
     },
-    Meta { label: "extras.tag", columns: &["name", "slug", "color", "tagged_items"], ..DEFAULT },
+    Meta {
+        label: "extras.tag",
+        columns: &["name", "slug", "color", "tagged_items"],
+        display_columns: &["name", "slug", "color"],
+        ..DEFAULT
+    },
     Meta {
         label: "core.objectchange",
         columns: &["time", "user_name", "action", "changed_object_type", "changed_object", "request_id"],
@@ -201,6 +217,7 @@ pub static METAS: &[Meta] = &[
         add: false,
         title: Some("Change Log"),
         delete: false,
+        display_columns: &["changed_object_type", "action", "object_repr", "user_name"],
         ..DEFAULT
     },
     Meta {
@@ -208,6 +225,7 @@ pub static METAS: &[Meta] = &[
         columns: &["object_type", "name", "status", "created", "started", "completed", "user"],
         link: Some("name"),
         add: false,
+        display_columns: &["job_id", "name"],
         ..DEFAULT
     },
 ];
@@ -215,7 +233,12 @@ pub static METAS: &[Meta] = &[
 /// The UI metadata of a model (defaults when it has none).
 pub fn meta(model: &Model) -> Meta {
     let label = model.label();
-    METAS.iter().find(|m| m.label == label).copied().unwrap_or(DEFAULT)
+    METAS
+        .iter()
+        .find(|m| m.label == label)
+        .copied()
+        // A model without an entry may show anything: read all its light columns.
+        .unwrap_or(Meta { display_columns: &[], ..DEFAULT })
 }
 
 /// The model's UI prefix (`/autonomous-systems/`), if it has pages.
@@ -379,4 +402,47 @@ pub fn short_plural(model: &Model) -> String {
 pub fn nav_available(url: &str) -> bool {
     static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
+}
+
+#[cfg(test)]
+mod tests {
+    use pm_db::model::Kind;
+    use pm_db::object::{Cache, Obj, Val, View};
+
+    /// `display` reads only the declared columns: a row holding nothing else
+    /// displays the same as a full one.
+    #[test]
+    fn display_columns_cover_what_display_reads() {
+        for model in super::ui_models() {
+            let declared = super::meta(model).display_columns;
+            if declared.is_empty() {
+                continue;
+            }
+            let mut full = Obj::new(model);
+            full.id = 7;
+            for (i, f) in model.columns().enumerate() {
+                full.vals[i] = match f.kind {
+                    Kind::Bool => Val::Bool(true),
+                    Kind::DateTime => Val::Time(chrono::Utc::now()),
+                    Kind::Choice(c) => Val::Text(c[c.len() - 1].value.to_string()),
+                    k if pm_db::object::is_int_kind(&k) => Val::Int(3),
+                    _ => Val::Text(format!("v-{}", f.name)),
+                };
+            }
+            full.vals[0] = Val::Int(7);
+            let mut light = full.clone();
+            for (i, f) in model.columns().enumerate() {
+                if f.name != "id" && !declared.contains(&f.name) {
+                    light.vals[i] = Val::Null;
+                }
+            }
+            let cache = Cache::default();
+            assert_eq!(
+                View::new(&full, &cache).display(),
+                View::new(&light, &cache).display(),
+                "{}: display reads a column outside {declared:?}",
+                model.label()
+            );
+        }
+    }
 }

@@ -427,10 +427,17 @@ pub fn field_json(v: &pm_db::object::View<'_>, f: &'static Field) -> Json {
     let obj = v.obj;
     let nested = |m: &'static Model, id: i64| -> Json {
         match cache.get(m, id) {
-            Some(o) => json!({"id": id, "display": View::new(o, cache).display(),
-                "url": pm_db::serialize::api_url("", m, id), "slug": o.text("slug"), "color": o.text("color")}),
+            Some(o) => json!({"id": id, "display": View::new(o, cache).display()}),
             None => Json::Null,
         }
+    };
+    // Generic relations name their type through the API URL; tags carry their colour.
+    let generic = |m: &'static Model, id: i64| -> Json {
+        let mut j = nested(m, id);
+        if let Json::Object(o) = &mut j {
+            o.insert("url".into(), json!(pm_db::serialize::api_url("", m, id)));
+        }
+        j
     };
     match f.kind {
         Kind::Fk { to, nested: true, .. } => match (registry::model(to), obj.int(f.name)) {
@@ -445,7 +452,12 @@ pub fn field_json(v: &pm_db::object::View<'_>, f: &'static Field) -> Json {
         Kind::Tags => {
             let tag = registry::model("extras.tag").unwrap();
             let ids = cache.tags.get(&(registry::ct_id(obj.model), obj.id)).map(Vec::as_slice).unwrap_or(&[]);
-            Json::Array(ids.iter().map(|id| nested(tag, *id)).collect())
+            Json::Array(
+                ids.iter()
+                    .filter_map(|id| cache.get(tag, *id))
+                    .map(|t| json!({"id": t.id, "name": t.text("name"), "slug": t.text("slug"), "color": t.text("color")}))
+                    .collect(),
+            )
         }
         Kind::ContentType => {
             obj.int(f.name).and_then(registry::by_ct_id).map(|m| json!(m.label())).unwrap_or(Json::Null)
@@ -457,13 +469,13 @@ pub fn field_json(v: &pm_db::object::View<'_>, f: &'static Field) -> Json {
         Kind::Computed(Computed::Display) => json!(v.display()),
         Kind::Computed(Computed::GenericObject { type_field, id_field }) => {
             match (obj.int(type_field).and_then(registry::by_ct_id), obj.int(id_field)) {
-                (Some(m), Some(id)) => nested(m, id),
+                (Some(m), Some(id)) => generic(m, id),
                 _ => Json::Null,
             }
         }
         Kind::Computed(Computed::ChangedObject) => {
             match (obj.int("changed_object_type").and_then(registry::by_ct_id), obj.int("changed_object_id")) {
-                (Some(m), Some(id)) => nested(m, id),
+                (Some(m), Some(id)) => generic(m, id),
                 _ => Json::Null,
             }
         }

@@ -1,7 +1,6 @@
 //! Global search (`/search/?q=`): every model's `q` search, results grouped
 //! by type, best matches first.
 
-use pm_db::load::{self, Mode};
 use pm_db::model::Model;
 use pm_db::object::{Cache, View};
 use pm_db::query::filter;
@@ -12,10 +11,13 @@ use super::meta;
 use super::render::esc;
 use super::{Ctx, UiResult};
 
+/// What a result shows under its name, when the model has it.
+const DETAILS: &[&str] = &["description", "irr_as_set", "value", "hostname", "interface", "ip_address", "email"];
+
 /// Results shown per type; more are one click away on the list page.
 const SHOWN: usize = 15;
 /// Matches ranked per type.
-const RANKED: u64 = 100;
+const RANKED: u64 = 50;
 
 /// Lower is better: exact match, then prefix, then word start, then anywhere.
 fn rank(display: &str, q: &str, asn: Option<i64>, obj_asn: Option<i64>) -> u8 {
@@ -64,14 +66,14 @@ pub async fn search(ctx: &mut Ctx) -> UiResult {
             let db = &ctx.db().conn;
             let cond = sea_query::Condition::all().add(filter::search(m, &term)).add(scope);
             let ordering = filter::ordering(m, None)?;
-            let objs = load::fetch(db, m, cond, &ordering, Some(RANKED + 1), 0).await?;
+            let objs = super::list::fetch_light(db, m, cond, &ordering, Some(RANKED + 1), 0, DETAILS).await?;
             if objs.is_empty() {
                 continue;
             }
             let more = objs.len() as u64 > RANKED;
             let mut cache = Cache::default();
             let objs: Vec<_> = objs.into_iter().take(RANKED as usize).collect();
-            load::prepare(db, &mut cache, m, objs.clone(), Mode::Nested).await?;
+            super::list::display_deps(db, &mut cache, m, &objs).await?;
             let mut results: Vec<(u8, usize, Json)> = objs
                 .iter()
                 .enumerate()
@@ -115,7 +117,7 @@ pub async fn search(ctx: &mut Ctx) -> UiResult {
 fn result(m: &'static Model, id: i64, display: &str, v: &View) -> Json {
     // A second line with what else identifies the object.
     let mut details = vec![];
-    for name in ["description", "irr_as_set", "value", "hostname", "interface", "ip_address", "email"] {
+    for name in DETAILS {
         if m.has(name) {
             let t = v.text(name);
             if !t.is_empty() && !display.contains(t) {
