@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::future::BoxFuture;
 use sea_orm::ConnectionTrait;
-use sea_query::{Condition, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement};
+use sea_query::{Condition, Expr, ExprTrait, Order, Query, SelectStatement};
 use serde_json::{Value as Json, json};
 
 use crate::error::AppResult;
@@ -35,9 +35,11 @@ pub fn order(q: &mut SelectStatement, model: &'static Model, order: &[(&'static 
         let o = if *desc { Order::Desc } else { Order::Asc };
         let nullable = model.column_index(col).map(|i| model.columns().nth(i).is_some_and(|f| f.null)).unwrap_or(false);
         if nullable {
-            // NULLs sort the same on both backends (PostgreSQL's default).
-            let n = if *desc { NullOrdering::First } else { NullOrdering::Last };
-            q.order_by_with_nulls((model.table, *col), o, n);
+            // NULLs sort the same on both backends (PostgreSQL's default): last
+            // ascending, first descending. Written as `col IS NULL, col` so that
+            // SQLite can read it from the expression index the schema creates.
+            q.order_by_expr(Expr::col((model.table, *col)).is_null(), o.clone());
+            q.order_by((model.table, *col), o);
         } else {
             // Plain ordering lets SQLite walk the ordering index instead of sorting.
             q.order_by((model.table, *col), o);

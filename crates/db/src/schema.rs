@@ -36,6 +36,11 @@ impl MigrationTrait for M0001Initial {
             for idx in model_indexes(m) {
                 manager.create_index(idx).await?;
             }
+            if manager.get_database_backend() == DbBackend::Sqlite
+                && let Some(sql) = sqlite_ordering_index(m)
+            {
+                manager.get_connection().execute_unprepared(&sql).await?;
+            }
         }
         for m in MODELS {
             for f in m.fields {
@@ -259,6 +264,35 @@ fn model_indexes(m: &'static Model) -> Vec<IndexCreateStatement> {
         }
     }
     out
+}
+
+/// SQLite cannot read `ORDER BY col NULLS LAST` from an index; queries order
+/// nullable columns as `col IS NULL, col` instead (see `load::order`), and this
+/// expression index serves that ordering.
+fn sqlite_ordering_index(m: &'static Model) -> Option<String> {
+    let mut terms = Vec::new();
+    let mut any_nullable = false;
+    // `id` is the rowid, which SQLite appends to every index entry already.
+    for o in m.ordering.iter().copied() {
+        let (col, desc) = match o.strip_prefix('-') {
+            Some(c) => (c, " DESC"),
+            None => (o, ""),
+        };
+        let nullable = m.columns().any(|f| f.column() == Some(col) && f.null);
+        if nullable {
+            any_nullable = true;
+            terms.push(format!("(\"{col}\" IS NULL){desc}"));
+        }
+        terms.push(format!("\"{col}\"{desc}"));
+    }
+    any_nullable.then(|| {
+        format!(
+            "CREATE INDEX \"{}\" ON \"{}\" ({})",
+            ident(format!("{}_null_ordering_idx", m.table)),
+            m.table,
+            terms.join(", ")
+        )
+    })
 }
 
 fn join_table(m: &Model, f: &Field) -> Option<TableCreateStatement> {

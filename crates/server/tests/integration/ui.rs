@@ -97,6 +97,11 @@ both!(every_page_of_every_model_renders_for_a_superuser, |backend| {
             }
         }
     }
+    // Sessions of an IXP are found through its connections.
+    let ixp = objects.iter().find(|(p, _)| *p == "/internet-exchanges/").unwrap().1;
+    let tab = b.page(&format!("/internet-exchanges/{ixp}/peering-sessions/")).await;
+    assert!(tab.contains("192.0.2.77"), "the IXP's session is listed");
+    assert!(tab.contains("Peering sessions <span class=\"count\">1</span>"));
     // The other pages.
     for page in [
         "/",
@@ -269,6 +274,9 @@ both!(list_filters_sorting_paging_and_columns, |backend| {
     assert!(page.contains("Showing 1–20 of 30"), "default page size");
     let page = b.page("/autonomous-systems/?asn__gte=64620&name__ic=net").await;
     assert!(page.contains("Showing 1–10 of 10"));
+    // The top bar links back to the last filtered list.
+    let other = b.page("/bgp-groups/").await;
+    assert!(other.contains("href=\"&#x2f;autonomous-systems&#x2f;?asn__gte=64620&amp;name__ic=net\""), "{other}");
     let page = b.page("/autonomous-systems/?asn=notanumber").await;
     assert!(page.contains("Invalid filter"));
     // Page size is remembered.

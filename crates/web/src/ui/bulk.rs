@@ -180,18 +180,19 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model) -> UiResult {
                 {"value": "true", "label": "Yes", "selected": v == "true"},
                 {"value": "false", "label": "No", "selected": v == "false"},
             ]);
-        } else if w["widget"] == "select" && !w["multiple"].as_bool().unwrap_or(false) {
-            if let Some(opts) = w["options"].as_array_mut() {
-                opts.retain(|o| o["value"] != "");
-                let any_selected = raw.get(field.name).is_some_and(|v| v.iter().any(|x| !x.is_empty()));
+        } else if w["widget"] == "select"
+            && !w["multiple"].as_bool().unwrap_or(false)
+            && let Some(opts) = w["options"].as_array_mut()
+        {
+            // "— unchanged —" first, selected unless the form came back with a value.
+            opts.retain(|o| o["value"] != "");
+            let any_selected = raw.get(field.name).is_some_and(|v| v.iter().any(|x| !x.is_empty()));
+            if !any_selected {
                 for o in opts.iter_mut() {
-                    if !any_selected {
-                        o["selected"] = json!(false);
-                    }
+                    o["selected"] = json!(false);
                 }
-                opts.insert(0, json!({"value": "", "label": "— unchanged —", "selected": !any_selected}));
             }
-        } else if w["widget"] == "checkbox" {
+            opts.insert(0, json!({"value": "", "label": "— unchanged —", "selected": !any_selected}));
         }
         w["required"] = json!(false);
     }

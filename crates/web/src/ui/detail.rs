@@ -15,12 +15,14 @@ use super::meta;
 use super::render;
 use super::{Ctx, UiResult};
 
-/// A tab listing the rows of `model` whose `field` points at the object.
+/// A tab listing the rows of `model` whose `field` points at the object, or
+/// that match `filter=<object id>`.
 #[derive(Clone, Copy)]
 struct Related {
     slug: &'static str,
     model: &'static Model,
-    field: &'static pm_db::model::Field,
+    field: Option<&'static pm_db::model::Field>,
+    filter: Option<&'static str>,
 }
 
 fn leak(s: String) -> &'static str {
@@ -31,8 +33,9 @@ fn leak(s: String) -> &'static str {
 fn related(m: &'static Model) -> Vec<(Related, String)> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Vec<(&'static str, &'static Model, &'static str)>>>> =
-        OnceLock::new();
+    /// Per model table: (tab slug, referencing model, its FK field name).
+    type Tabs = Vec<(&'static str, &'static Model, &'static str)>;
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Tabs>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
     let entries = cache.entry(m.table).or_insert_with(|| {
         let refs: Vec<_> = registry::referencing(m)
@@ -57,8 +60,12 @@ fn related(m: &'static Model) -> Vec<(Related, String)> {
             } else {
                 meta::short_plural(rm)
             };
-            (Related { slug, model: rm, field: f }, label)
+            (Related { slug, model: rm, field: Some(f), filter: None }, label)
         })
+        .chain(meta::meta(m).tabs.iter().filter_map(|t| {
+            let rm = registry::model(t.model)?;
+            Some((Related { slug: t.slug, model: rm, field: None, filter: Some(t.filter) }, t.label.to_string()))
+        }))
         .collect()
 }
 
@@ -68,7 +75,15 @@ async fn count_where(ctx: &Ctx, m: &'static Model, cond: Condition) -> AppResult
 }
 
 fn fk_cond(r: &Related, id: i64) -> Condition {
-    Condition::all().add(Expr::col(r.field.column().unwrap()).eq(id))
+    match r.field {
+        Some(f) => Condition::all().add(Expr::col(f.column().unwrap()).eq(id)),
+        None => Condition::all(),
+    }
+}
+
+/// Filter parameters of a filter tab.
+fn tab_params(r: &Related, id: i64) -> Vec<(String, String)> {
+    r.filter.map(|f| vec![(f.to_string(), id.to_string())]).unwrap_or_default()
 }
 
 fn generic_cond(type_col: &'static str, id_col: &'static str, m: &'static Model, id: i64) -> Condition {
@@ -91,7 +106,13 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         if !ctx.perms().allows(r.model, "view") {
             continue;
         }
-        let n = count_where(ctx, r.model, fk_cond(r, id)).await?;
+        let n = match r.filter {
+            Some(_) => {
+                let cond = pm_db::query::filter::condition(&ctx.db().conn, r.model, &tab_params(r, id)).await?;
+                count_where(ctx, r.model, cond).await?
+            }
+            None => count_where(ctx, r.model, fk_cond(r, id)).await?,
+        };
         // Empty relations stay out of the way (the tab still answers when asked for).
         if n == 0 && tab != Some(r.slug) {
             continue;
@@ -227,16 +248,17 @@ async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppRe
     let m = r.model;
     let page_size = list::per_page(ctx);
     let available = render::available_columns(m, ctx.perms());
-    let cols: Vec<_> =
-        render::visible_columns(m, &available, None).into_iter().filter(|c| c.name != r.field.name).collect();
-    let mut fetched = list::fetch_table(ctx, m, &[], fk_cond(r, id), None, Some(page_size), 0, &cols).await?;
+    let own = r.field.map(|f| f.name).unwrap_or("");
+    let cols: Vec<_> = render::visible_columns(m, &available, None).into_iter().filter(|c| c.name != own).collect();
+    let params = tab_params(r, id);
+    let mut fetched = list::fetch_table(ctx, m, &params, fk_cond(r, id), None, Some(page_size), 0, &cols).await?;
     let opts = TableOpts { selectable: false, actions: true, sort_base: None, sort: None, return_url };
     let table = list::table(ctx, m, &mut fetched, &cols, opts).await?;
     let path = meta::ui_path(m).unwrap_or("/");
-    let filter = format!("{}_id", r.field.name);
+    let filter = r.filter.map(str::to_string).unwrap_or_else(|| format!("{own}_id"));
     let has_filter = pm_db::query::filter::parse_key(m, &filter).is_some();
-    let add = (meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).then(|| {
-        let q = serde_urlencoded::to_string([(r.field.name, id.to_string()), ("return_url", return_url.to_string())])
+    let add = (r.field.is_some() && meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).then(|| {
+        let q = serde_urlencoded::to_string([(own, id.to_string()), ("return_url", return_url.to_string())])
             .unwrap_or_default();
         format!("{path}add/?{q}")
     });

@@ -180,7 +180,7 @@ pub async fn load_fields(
     let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
     for f in fields {
         match f.kind {
-            Kind::Fk { to, nested: true, .. } => {
+            Kind::Fk { to, .. } => {
                 let target = registry::model(to).expect("fk target");
                 load_nested(db, cache, target, objs.iter().filter_map(|o| o.int(f.name)).collect()).await?;
             }
@@ -569,6 +569,10 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
         Err(e) => return Err(e),
     };
     let base_query = encode(&params);
+    if !params.is_empty() {
+        let url = format!("{}?{base_query}", ctx.req.uri.path());
+        ctx.remember_search(&url).await;
+    }
     let with = |extra: &[(&str, String)]| {
         let mut p: Vec<(String, String)> = params.clone();
         for (k, v) in extra {

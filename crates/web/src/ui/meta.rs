@@ -47,6 +47,18 @@ pub struct Meta {
     /// The columns the model's `display` reads: tables load only these of
     /// related rows (empty: every column but large JSON and text).
     pub display_columns: &'static [&'static str],
+    /// Detail tabs listing rows related through a filter rather than a
+    /// foreign key (sessions of an IXP, through its connections).
+    pub tabs: &'static [FilterTab],
+}
+
+/// A detail tab: rows of `model` matching `filter=<object id>`.
+#[derive(Debug, Clone, Copy)]
+pub struct FilterTab {
+    pub slug: &'static str,
+    pub label: &'static str,
+    pub model: &'static str,
+    pub filter: &'static str,
 }
 
 const DEFAULT: Meta = Meta {
@@ -62,6 +74,7 @@ const DEFAULT: Meta = Meta {
     title: None,
     delete: true,
     display_columns: &["name"],
+    tabs: &[],
 };
 
 const AS_DIRECT: Count =
@@ -109,6 +122,12 @@ pub static METAS: &[Meta] = &[
         columns: &["name", "local_autonomous_system", "status", "connection_count"],
         counts: &[count("connection_count", "Connections", "net.connection", "internet_exchange_point")],
         form_exclude: &["peeringdb_ixlan"],
+        tabs: &[FilterTab {
+            slug: "peering-sessions",
+            label: "Peering sessions",
+            model: "peering.internetexchangepeeringsession",
+            filter: "internet_exchange_id",
+        }],
         ..DEFAULT
     },
     Meta {

@@ -160,6 +160,18 @@ impl Ctx {
         }
     }
 
+    /// Remember the last filtered list, for the top bar's link back to it (spec §9.1).
+    pub async fn remember_search(&mut self, url: &str) {
+        if let Some(s) = &self.req.principal.session
+            && s.data.get("last_search").and_then(Json::as_str) != Some(url)
+        {
+            let mut s = (**s).clone();
+            s.data["last_search"] = json!(url);
+            let _ = pm_db::session::save_data(&self.req.state.db.conn, &s).await;
+            self.req.principal.session = Some(std::sync::Arc::new(s));
+        }
+    }
+
     /// Show a message on the page being rendered.
     pub fn message(&mut self, level: &str, html: String) {
         self.messages.push(json!({"level": level, "html": html}));
@@ -232,6 +244,13 @@ impl Ctx {
             }
         }
         let current_as = affiliated.iter().find(|a| a["selected"] == json!(true)).cloned();
+        let full_path = self.req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let last_search = p
+            .session
+            .as_ref()
+            .and_then(|s| s.data.get("last_search").and_then(Json::as_str))
+            .filter(|l| *l != full_path)
+            .map(str::to_string);
         Ok(json!({
             "user": user,
             "csrf": p.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default(),
@@ -241,7 +260,8 @@ impl Ctx {
             "affiliated": affiliated,
             "context_as": current_as,
             "path": path,
-            "full_path": self.req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+            "full_path": full_path,
+            "last_search": last_search,
             "login_required": self.req.state.config.login_required,
         }))
     }

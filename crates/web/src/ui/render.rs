@@ -440,8 +440,10 @@ pub fn field_json(v: &pm_db::object::View<'_>, f: &'static Field) -> Json {
         j
     };
     match f.kind {
-        Kind::Fk { to, nested: true, .. } => match (registry::model(to), obj.int(f.name)) {
-            (Some(m), Some(id)) => nested(m, id),
+        // Plain-id references (journal `created_by`) show their target too when it was loaded.
+        Kind::Fk { to, .. } => match (registry::model(to), obj.int(f.name)) {
+            (Some(m), Some(id)) if cache.get(m, id).is_some() => nested(m, id),
+            (Some(_), Some(id)) => json!(id),
             _ => Json::Null,
         },
         Kind::M2m { to, table, .. } => {
