@@ -7,6 +7,11 @@
 /// SOURCE is one of `known_sources` (so `AS65535:AS-FOO` stays a set name);
 /// an `ipv4:`/`ipv6:` prefix of the name is dropped. With no usable value,
 /// the AS itself (`AS{asn}`) is queried.
+/// IRR sources queried when neither the AS nor the settings name others
+/// (Peering Manager's `BGPQ3_SOURCES` default).
+pub const DEFAULT_SOURCES: &[&str] =
+    &["RPKI", "RIPE", "ARIN", "APNIC", "AFRINIC", "LACNIC", "RIPE-NONAUTH", "RADB", "ALTDB", "NTTCOM", "LEVEL3", "TC"];
+
 pub fn parse_irr_as_set(asn: i64, irr_as_set: Option<&str>, known_sources: &[&str]) -> Vec<(String, String)> {
     let value = irr_as_set.unwrap_or("");
     if value.trim().is_empty() {
@@ -42,20 +47,7 @@ fn split_source<'a>(piece: &'a str, known_sources: &[&'a str]) -> Option<(&'a st
 mod tests {
     use super::*;
 
-    const SOURCES: &[&str] = &[
-        "RPKI",
-        "RIPE",
-        "ARIN",
-        "APNIC",
-        "AFRINIC",
-        "LACNIC",
-        "RIPE-NONAUTH",
-        "RADB",
-        "ALTDB",
-        "NTTCOM",
-        "LEVEL3",
-        "TC",
-    ];
+    const SOURCES: &[&str] = DEFAULT_SOURCES;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items.iter().map(|(s, n)| (s.to_string(), n.to_string())).collect()

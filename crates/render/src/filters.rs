@@ -549,28 +549,15 @@ fn as_list(_: &State, v: Value, _: Args<'_>) -> Result<Value, Error> {
 }
 
 fn strip_irr_sources(_: &State, v: Value, _: Args<'_>) -> Result<Value, Error> {
-    let sources = [
-        "RPKI",
-        "RIPE",
-        "ARIN",
-        "APNIC",
-        "AFRINIC",
-        "LACNIC",
-        "RIPE-NONAUTH",
-        "RADB",
-        "ALTDB",
-        "NTTCOM",
-        "LEVEL3",
-        "TC",
-    ];
+    let sources = pm_domain::as_set::DEFAULT_SOURCES;
     let pairs = match as_item(&v) {
         Some(it) if it.is("peering.autonomoussystem") => pm_domain::as_set::parse_irr_as_set(
             it.obj.int("asn").unwrap_or(0),
             it.obj.get("irr_as_set").as_str(),
-            &sources,
+            sources,
         ),
         Some(_) => return Err(err("value is not an autonomous system or a string")),
-        None => pm_domain::as_set::parse_irr_as_set(0, v.as_str(), &sources),
+        None => pm_domain::as_set::parse_irr_as_set(0, v.as_str(), sources),
     };
     let mut names: Vec<String> = Vec::new();
     for (_, name) in pairs {
