@@ -334,3 +334,30 @@ both!(queries_stay_constant, |backend| {
     assert_eq!(before.queries, after.queries, "statements grew with the number of sessions");
     assert!(after.queries <= 20, "{} statements (target: 20)", after.queries);
 });
+
+both!(router_configuration_tab, |backend| {
+    let app = TestApp::new(backend).await;
+    let edge1 = demo(&app).await;
+    let mut browser = crate::ui_support::admin(&app).await;
+    let page = browser.page(&format!("/devices/routers/{edge1}/")).await;
+    let nav = page.split("<nav class=\"tabs\">").nth(1).unwrap_or("").split("</nav>").next().unwrap_or("");
+    assert!(nav.contains(">Configuration</a>"), "the router page links its Configuration tab: {nav}");
+    let tab = browser.page(&format!("/devices/routers/{edge1}/configuration/")).await;
+    assert!(tab.contains("autonomous-system 64500;"), "the tab shows the rendered configuration");
+    assert!(tab.contains("data-copy=\"rendered-configuration\"") && tab.contains("download=\"edge1.conf\""));
+    // A broken template shows where it broke, not a configuration.
+    let broken = app
+        .create("/api/devices/configurations/", json!({"name": "Broken", "template": "ok\n{{ router | nope }}"}))
+        .await;
+    app.patch(&format!("/api/devices/routers/{edge1}/"), json!({"configuration_template": broken})).await.expect(200);
+    let tab = browser.page(&format!("/devices/routers/{edge1}/configuration/")).await;
+    assert!(tab.contains("Template error") && tab.contains("line 2"), "{tab}");
+    // Without the permission there is no tab.
+    app.user_with("viewer", &[json!({"object_types": ["devices.router"], "actions": ["view"]})]).await;
+    let mut viewer = crate::ui_support::Browser::new(&app);
+    assert_eq!(viewer.login("viewer", "a-long-password").await.status.as_u16(), 303);
+    let page = viewer.page(&format!("/devices/routers/{edge1}/")).await;
+    assert!(page.contains("edge1"), "the viewer sees the router page");
+    assert!(!page.contains(">Configuration</a>"), "no Configuration tab without permission");
+    assert_eq!(viewer.get(&format!("/devices/routers/{edge1}/configuration/")).await.status.as_u16(), 404);
+});

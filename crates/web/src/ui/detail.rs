@@ -135,6 +135,11 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         tabs.push(json!({"slug": "journal", "label": "Journal", "url": format!("{base}journal/"), "count": n,
             "active": tab == Some("journal")}));
     }
+    // Routers: their rendered configuration (needs the `view_configuration` action).
+    if m.label() == "devices.router" && ctx.perms().allows(m, "view_configuration") {
+        tabs.push(json!({"slug": "configuration", "label": "Configuration", "url": format!("{base}configuration/"),
+            "active": tab == Some("configuration")}));
+    }
     if m.features.change_log && ctx.perms().allows(&core::OBJECT_CHANGE, "view") {
         tabs.push(json!({"slug": "changelog", "label": "Changelog", "url": format!("{base}changelog/"),
             "active": tab == Some("changelog")}));
@@ -161,6 +166,7 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         Some("changelog") => changelog_tab(ctx, m, id).await?,
         Some("config-context") => config_context_tab(ctx, m, id, &j).await?,
         Some("journal") => journal_tab(ctx, m, id, &full_path).await?,
+        Some("configuration") => configuration_tab(ctx, id, j["name"].as_str().unwrap_or("router")).await?,
         Some(slug) => {
             let (r, _) =
                 rel.iter().find(|(r, _)| r.slug == slug).ok_or_else(|| AppError::NotFound("Page not found.".into()))?;
@@ -295,6 +301,24 @@ async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json>
         })
         .collect();
     Ok(json!({"changes": entries, "change_count": fetched.count}))
+}
+
+/// The router's configuration as its template renders it now; a template
+/// error is shown with its template, line and message instead of output.
+async fn configuration_tab(ctx: &Ctx, id: i64, name: &str) -> AppResult<Json> {
+    let raw_url = format!("/api/devices/routers/{id}/configuration/?raw");
+    let value = match pm_render::render_router(ctx.db(), id, None).await {
+        Ok(Some(r)) => {
+            json!({"text": r.text, "statements": r.queries, "raw_url": raw_url, "filename": format!("{name}.conf")})
+        }
+        Ok(None) => json!({"none": true}),
+        Err(pm_render::RenderError::Template(e)) => {
+            json!({"error": {"template": e.template, "line": e.line, "message": e.message}})
+        }
+        Err(pm_render::RenderError::NotFound(m)) => return Err(AppError::NotFound(m)),
+        Err(pm_render::RenderError::Internal(m)) => return Err(AppError::Internal(anyhow::anyhow!(m))),
+    };
+    Ok(json!({"configuration": value}))
 }
 
 async fn config_context_tab(ctx: &Ctx, m: &'static Model, id: i64, j: &Json) -> AppResult<Json> {
