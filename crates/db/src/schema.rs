@@ -396,6 +396,13 @@ fn pm_domain_hash(s: &str) -> String {
 /// `serve` processes wait for the first one instead of racing it.
 pub async fn migrate(db: &crate::Db) -> Result<(), DbErr> {
     let conn = &db.conn;
+    // sea_orm_migration's own chatter is silenced by default (it talks on every
+    // CLI command); say it once here when there is something to do.
+    let pending = Migrator::get_pending_migrations(conn).await?;
+    if !pending.is_empty() {
+        let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
+        tracing::info!("applying database migrations: {}", names.join(", "));
+    }
     if conn.get_database_backend() == DbBackend::Postgres {
         let lock = sea_orm::Database::connect({
             let mut o = sea_orm::ConnectOptions::new(db.url.clone());

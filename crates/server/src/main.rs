@@ -107,8 +107,11 @@ enum TokenCommand {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PM_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("PM_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm_migration=warn".into()),
         )
+        // Colours only for a person at a terminal, not in log files and journald.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
