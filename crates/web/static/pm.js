@@ -13,6 +13,62 @@
     return el ? el.value : "";
   }
 
+  // A job page keeps itself up to date while the job is unfinished: it reads
+  // the job's API representation every second (same session cookie).
+  var JOB_COLOURS = { completed: "success", running: "warning", errored: "danger", failed: "danger", pending: "primary" };
+  function jobTime(s) { return s ? s.replace("T", " ").replace(/\.\d+/, "").replace(/Z$|[+-]00:00$/, "") : "—"; }
+  function levelColour(l) { return { success: "success", info: "info", warning: "warning", failure: "danger" }[l] || "secondary"; }
+  function pollJob(root) {
+    var url = root.dataset.jobPoll;
+    function text(id, v) { var el = document.getElementById(id); if (el) el.textContent = v; }
+    function apply(j) {
+      var status = j.status ? j.status.value : "";
+      var badge = document.getElementById("job-status");
+      if (badge) { badge.textContent = j.status.label; badge.className = "badge " + (JOB_COLOURS[status] || "secondary"); }
+      text("job-created", jobTime(j.created));
+      text("job-started", jobTime(j.started));
+      text("job-completed", jobTime(j.completed));
+      text("job-output", j.output || "");
+      var data = j.data || {};
+      var p = data.progress, bar = document.getElementById("job-progress");
+      if (p && bar) {
+        bar.hidden = false;
+        bar.querySelector(".bar").style.width = (p.total ? Math.round(100 * p.done / p.total) : 0) + "%";
+        bar.querySelector(".label").textContent = p.done + " / " + p.total;
+      }
+      var body = document.getElementById("job-log");
+      var lines = data.main && data.main.log ? data.main.log : [];
+      if (body && lines.length) {
+        body.textContent = "";
+        lines.forEach(function (l) {
+          var tr = document.createElement("tr");
+          var t = document.createElement("td"); t.className = "nowrap small"; t.textContent = jobTime(l[0]);
+          var b = document.createElement("span"); b.className = "badge " + levelColour(l[1]); b.textContent = l[1];
+          var lv = document.createElement("td"); lv.appendChild(b);
+          var m = document.createElement("td"); m.textContent = l[4];
+          tr.appendChild(t); tr.appendChild(lv); tr.appendChild(m);
+          body.appendChild(tr);
+        });
+      }
+      if (status !== "pending" && status !== "scheduled") {
+        var c = document.querySelector("[data-job-cancel]");
+        if (c) c.remove();
+      }
+      return status === "pending" || status === "scheduled" || status === "running";
+    }
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) {
+          if (!j) return;
+          if (apply(j)) setTimeout(tick, 1000);
+          else window.location.reload(); // finished: the page now offers Re-run
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    }
+    setTimeout(tick, 1000);
+  }
+
   // Pickers: a <select class="picker" data-api="/api/.../"> becomes a
   // search-as-you-type box; the select stays in the form and holds the value.
   function Picker(select) {
@@ -221,6 +277,8 @@
         if (s) { s.focus(); e.preventDefault(); }
       }
     });
+    var job = document.querySelector("[data-job-poll]");
+    if (job) pollJob(job);
     void csrf;
     window.__pmReady = true;
   });

@@ -247,6 +247,13 @@ pub static METAS: &[Meta] = &[
         display_columns: &["job_id", "name"],
         ..DEFAULT
     },
+    Meta {
+        label: "core.jobschedule",
+        path: Some("/core/job-schedules/"),
+        columns: &["name", "enabled", "interval_seconds", "cron", "last_run", "next_run", "last_job"],
+        title: Some("Job Schedules"),
+        ..DEFAULT
+    },
 ];
 
 /// The UI metadata of a model (defaults when it has none).
@@ -363,6 +370,7 @@ pub static NAV: &[NavGroup] = &[
         items: &[
             item("Data Sources", "/core/data-sources/"),
             item("Jobs", "/core/jobs/"),
+            item("Job Schedules", "/core/job-schedules/"),
             item("Webhooks", "/extras/webhooks/"),
             item("Journal Entries", "/extras/journal-entries/"),
             item("Change Log", "/core/changelog/"),

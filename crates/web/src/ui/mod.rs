@@ -9,6 +9,7 @@ mod bulk;
 mod detail;
 mod form;
 mod home;
+mod jobs;
 mod list;
 pub mod meta;
 mod render;
@@ -394,6 +395,8 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
         ["edit"] if post && m.writable() => bulk::edit(ctx, m).await,
         ["delete"] if post => bulk::delete(ctx, m).await,
         [n] if meta.detail => detail::detail(ctx, m, id(n)?, None).await,
+        [n, "cancel"] if post && m.label() == "core.job" => jobs::cancel(ctx, id(n)?).await,
+        [n, "rerun"] if post && m.label() == "core.job" => jobs::rerun(ctx, id(n)?).await,
         [n, "edit"] if m.writable() => form::edit(ctx, m, Some(id(n)?)).await,
         [n, "delete"] => form::delete(ctx, m, id(n)?).await,
         [n, tab] if meta.detail => detail::detail(ctx, m, id(n)?, Some(tab)).await,
