@@ -15,6 +15,7 @@
 pub mod ctx;
 pub mod handlers;
 pub mod metrics;
+pub mod render;
 pub mod scheduler;
 pub mod sql;
 pub mod webhook;
@@ -49,6 +50,7 @@ impl Registry {
         let mut r = Registry::new();
         handlers::register(&mut r);
         webhook::register(&mut r);
+        render::register(&mut r);
         r
     }
 

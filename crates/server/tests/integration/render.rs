@@ -259,10 +259,24 @@ both!(filters, |backend| {
 both!(endpoints_and_includes, |backend| {
     let app = TestApp::new(backend).await;
     let edge1 = demo(&app).await;
+    // The API queues a job and answers 202 with it; a worker renders it.
     let job = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(202);
     assert_eq!(job["name"], "devices.router.render_configuration");
+    assert_eq!(job["status"]["value"], "pending");
+    assert_eq!(job["object_type"], "devices.router");
+    assert_eq!(job["object_id"], edge1);
+    assert_eq!(job["user"]["username"], "admin");
+    let engine = pm_jobs::Engine::start(app.db.clone(), crate::jobs::fast_config(), pm_jobs::Registry::builtin(), false)
+        .await
+        .unwrap();
+    let job = finished(&app, &job).await;
     assert_eq!(job["status"]["value"], "completed");
     assert!(job["output"].as_str().unwrap().contains("autonomous-system 64500;"));
+    let log: Vec<&str> = job["data"]["main"]["log"].as_array().unwrap().iter().map(|l| l[4].as_str().unwrap()).collect();
+    assert_eq!(log, ["Rendering router configuration.", "Router configuration rendered."]);
+    // POST does the same.
+    let posted = app.post(&format!("/api/devices/routers/{edge1}/configuration/"), json!({})).await.expect(202);
+    assert_eq!(finished(&app, &posted).await["output"], job["output"]);
     let raw = app.get(&format!("/api/devices/routers/{edge1}/configuration/?raw")).await;
     assert_eq!(raw.status, 200);
     assert!(raw.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
@@ -280,10 +294,20 @@ both!(endpoints_and_includes, |backend| {
         .create("/api/devices/configurations/", json!({"name": "Main", "template": "{% include_configuration \"Snippet\" %}\n{%- include_configuration 'Broken' %}"}))
         .await;
     app.patch(&format!("/api/devices/routers/{edge1}/"), json!({"configuration_template": main})).await.expect(200);
-    let r = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(400);
-    assert_eq!(r["template"], "configuration::Broken");
-    assert_eq!(r["line"], 2);
-    assert!(r["detail"].as_str().unwrap().contains("Broken"));
+    // The job errs, with the template, line and message in its log and data; no output pretends
+    // to be a configuration. `?raw` answers 400 with the same.
+    let r = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(202);
+    let r = finished(&app, &r).await;
+    assert_eq!(r["status"]["value"], "errored");
+    assert_eq!(r["data"]["error"]["template"], "configuration::Broken");
+    assert_eq!(r["data"]["error"]["line"], 2);
+    let line = r["data"]["main"]["log"][1][4].as_str().unwrap();
+    assert!(line.starts_with("Template error:") && line.contains("Broken") && line.contains("at line 2"), "{line}");
+    assert!(!r["output"].as_str().unwrap().contains("hostname"), "{r}");
+    let raw = app.get(&format!("/api/devices/routers/{edge1}/configuration/?raw")).await.expect(400);
+    assert_eq!(raw["template"], "configuration::Broken");
+    assert_eq!(raw["line"], 2);
+    assert!(raw["detail"].as_str().unwrap().contains("Broken"));
     app.patch(
         &format!("/api/devices/configurations/{broken}/"),
         json!({"template": "-{{ router | connections | length }}"}),
@@ -310,13 +334,31 @@ both!(endpoints_and_includes, |backend| {
         .await;
     let r = app.get(&format!("/api/extras/export-templates/{export}/render-synchronous/")).await.expect(200);
     assert_eq!(r["rendered"], "64500 65010 65020 65030 65040 65050 ");
+    let j = app.get(&format!("/api/extras/export-templates/{export}/render/")).await.expect(202);
+    assert_eq!(j["name"], "extras.exporttemplate.render");
+    assert_eq!(finished(&app, &j).await["output"], "64500 65010 65020 65030 65040 65050 ");
 
     // Rendering needs its own permission.
     let viewer = app.user_with("viewer", &[json!({"object_types": ["devices.router"], "actions": ["view"]})]).await;
     app.request(axum::http::Method::GET, &format!("/api/devices/routers/{edge1}/configuration/"), None, Some(&viewer))
         .await
         .expect(403);
+    engine.stop().await;
 });
+
+/// The job once a worker has finished it (its API representation).
+async fn finished(app: &TestApp, job: &serde_json::Value) -> serde_json::Value {
+    let url = format!("/api/core/jobs/{}/", job["id"]);
+    let t = std::time::Instant::now();
+    loop {
+        let j = app.get(&url).await.expect(200);
+        if !matches!(j["status"]["value"].as_str(), Some("pending" | "scheduled" | "running")) {
+            return j;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "job never finished: {j}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
 
 both!(queries_stay_constant, |backend| {
     // Adding sessions must not add statements: relations load in batches.

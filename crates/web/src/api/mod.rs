@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/status/", get(status))
         .route("/api/schema/", get(openapi::schema))
         .route("/api/users/userpref/", get(userpref::get).patch(userpref::patch))
-        .route("/api/devices/routers/{id}/configuration/", get(render::router_configuration))
+        .route(
+            "/api/devices/routers/{id}/configuration/",
+            get(render::router_configuration).post(render::router_configuration),
+        )
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
         .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))

@@ -1,5 +1,5 @@
-//! Rendering endpoints: a router's configuration (Job-shaped answer, or
-//! `?raw` plain text), e-mails for an AS, and export templates. A template
+//! Rendering endpoints: a router's configuration (a queued job, answered 202
+//! with the Job, or `?raw` plain text at once), e-mails for an AS, and export templates. A template
 //! error is an error response naming the template, line and message.
 
 use axum::Extension;
@@ -10,11 +10,10 @@ use axum::response::{IntoResponse, Response};
 use pm_db::load::Mode;
 use pm_db::{AppError, FieldErrors, ops, registry};
 use pm_render::RenderError;
-use sea_orm::ConnectionTrait;
-use sea_query::Query;
+use pm_jobs::{JobQueue, SqlQueue};
 use serde_json::{Value as Json, json};
 
-use crate::api::resource::{Shape, base_url, render};
+use crate::api::resource::Shape;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -46,67 +45,23 @@ fn require(p: &Principal, label: &str, action: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Record a finished job (the queue itself arrives with the job engine) and return its id.
-async fn finished_job(
+/// Queue a rendering job about `object` for the caller; 202 with the Job.
+async fn queue_job(
     state: &AppState,
     p: &Principal,
+    headers: &HeaderMap,
     name: &str,
     object: (&str, i64),
-    output: &str,
-    info: &str,
-) -> ApiResult<i64> {
-    let now = chrono::Utc::now();
-    let ts = pm_db::object::format_time(&now);
-    let data = json!({
-        "main": {"success": 1, "info": 0, "warning": 0, "failure": 0, "log": [[ts, "success", null, null, info]]},
-        "output": {"log": [[ts, "default", null, null, output]]},
-        "total": {"success": 1, "info": 0, "warning": 0, "failure": 0}
-    });
+) -> ApiResult<Response> {
     let ct = registry::ct_id(registry::model(object.0).expect("known model"));
-    let q = Query::insert()
-        .into_table("core_job")
-        .columns([
-            "object_type_id",
-            "object_id",
-            "name",
-            "status",
-            "created",
-            "started",
-            "completed",
-            "user_id",
-            "data",
-            "job_id",
-        ])
-        .values_panic([
-            ct.into(),
-            object.1.into(),
-            name.into(),
-            "completed".into(),
-            now.into(),
-            now.into(),
-            now.into(),
-            p.user.as_ref().map(|u| u.id).into(),
-            data.to_string().into(),
-            uuid::Uuid::new_v4().to_string().into(),
-        ])
-        .returning_col("id")
-        .to_owned();
-    let row = state
-        .db
-        .conn
-        .query_one(&q)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no job id")))?;
-    Ok(row.try_get_by_index::<i64>(0).map_err(AppError::from)?)
-}
-
-async fn job_response(state: &AppState, p: &Principal, headers: &HeaderMap, id: i64) -> ApiResult<Response> {
-    let model = registry::model("core.job").unwrap();
-    let (objs, cache) = ops::reload(&state.db, model, &[id], Mode::Full).await?;
-    let shape = Shape { params: vec![], mode: Mode::Full, fields: None, exclude: None };
-    let mut out = render(p, &base_url(headers), &cache, &objs, &shape);
-    Ok((StatusCode::ACCEPTED, axum::Json(out.pop().unwrap_or(Json::Null))).into_response())
+    let job = pm_jobs::NewJob {
+        object_type: Some(ct),
+        object_id: Some(object.1),
+        user_id: p.user.as_ref().map(|u| u.id),
+        ..pm_jobs::NewJob::new(name, json!({}))
+    };
+    let id = SqlQueue::new(state.db.clone()).enqueue(job).await?;
+    crate::api::jobs::job_response(state, p, headers, id, StatusCode::ACCEPTED).await
 }
 
 pub async fn router_configuration(
@@ -120,17 +75,12 @@ pub async fn router_configuration(
     let router = registry::model("devices.router").unwrap();
     // Routers the caller may not view do not exist for them.
     ops::retrieve(&state.db, &p.perms, router, id, Mode::Brief).await?;
-    let rendered = pm_render::render_router(&state.db, id, None).await.map_err(render_error)?;
-    let text = rendered.map(|r| r.text).unwrap_or_default();
-    let raw = Shape::from_uri(&uri)?.params.iter().any(|(k, _)| k == "raw");
-    if raw {
+    if Shape::from_uri(&uri)?.params.iter().any(|(k, _)| k == "raw") {
+        let rendered = pm_render::render_router(&state.db, id, None).await.map_err(render_error)?;
+        let text = rendered.map(|r| r.text).unwrap_or_default();
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
     }
-    let info =
-        if text.is_empty() { "No configuration (or empty) generated." } else { "Router configuration rendered." };
-    let job =
-        finished_job(&state, &p, "devices.router.render_configuration", ("devices.router", id), &text, info).await?;
-    job_response(&state, &p, &headers, job).await
+    queue_job(&state, &p, &headers, pm_jobs::render::RENDER_CONFIGURATION, ("devices.router", id)).await
 }
 
 pub async fn generate_email(
@@ -173,15 +123,8 @@ pub async fn export_render(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let text = export_text(&state, &p, id).await?;
-    let job = finished_job(
-        &state,
-        &p,
-        "extras.exporttemplate.render",
-        ("extras.exporttemplate", id),
-        &text,
-        "Export template rendered.",
-    )
-    .await?;
-    job_response(&state, &p, &headers, job).await
+    require(&p, "extras.exporttemplate", "view")?;
+    let m = registry::model("extras.exporttemplate").unwrap();
+    ops::retrieve(&state.db, &p.perms, m, id, Mode::Brief).await?;
+    queue_job(&state, &p, &headers, pm_jobs::render::RENDER_EXPORT, ("extras.exporttemplate", id)).await
 }
