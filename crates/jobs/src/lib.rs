@@ -38,6 +38,8 @@ pub type Handler = Arc<dyn Fn(JobCtx) -> BoxFuture<'static, anyhow::Result<()>> 
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<String, Handler>,
+    /// Per job type, when not the engine's default (`PM_JOB_TIMEOUT_SECONDS`).
+    timeouts: HashMap<String, std::time::Duration>,
 }
 
 impl Registry {
@@ -65,6 +67,15 @@ impl Registry {
     pub fn get(&self, name: &str) -> Option<&Handler> {
         self.handlers.get(name)
     }
+
+    /// A job of this type running longer than `timeout` is stopped and failed.
+    pub fn set_timeout(&mut self, name: &str, timeout: std::time::Duration) {
+        self.timeouts.insert(name.to_string(), timeout);
+    }
+
+    pub fn timeout(&self, name: &str, default: std::time::Duration) -> std::time::Duration {
+        self.timeouts.get(name).copied().unwrap_or(default)
+    }
 }
 
 /// What the engine needs besides the database.
@@ -81,6 +92,8 @@ pub struct EngineConfig {
     pub retry_base: std::time::Duration,
     /// Attempts of a webhook delivery (1 = no retry).
     pub webhook_attempts: i64,
+    /// Longest run of a job whose type sets no timeout of its own (RQ's default, 300 s).
+    pub timeout: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -92,13 +105,14 @@ impl Default for EngineConfig {
             poll: std::time::Duration::from_millis(250),
             retry_base: std::time::Duration::from_secs(10),
             webhook_attempts: 5,
+            timeout: std::time::Duration::from_secs(300),
         }
     }
 }
 
 impl EngineConfig {
     /// `PM_WORKER_CONCURRENCY`, `PM_JOB_LEASE_SECONDS`, `PM_JOB_POLL_MS`,
-    /// `PM_JOB_RETRY_SECONDS`, `PM_WEBHOOK_ATTEMPTS`.
+    /// `PM_JOB_RETRY_SECONDS`, `PM_WEBHOOK_ATTEMPTS`, `PM_JOB_TIMEOUT_SECONDS`.
     pub fn from_env(settings: pm_db::Settings) -> EngineConfig {
         fn num<T: std::str::FromStr>(k: &str) -> Option<T> {
             std::env::var(k).ok().and_then(|v| v.trim().parse().ok())
@@ -113,6 +127,10 @@ impl EngineConfig {
                 .map(std::time::Duration::from_secs_f64)
                 .unwrap_or(d.retry_base),
             webhook_attempts: num("PM_WEBHOOK_ATTEMPTS").unwrap_or(d.webhook_attempts).max(1),
+            timeout: num::<f64>("PM_JOB_TIMEOUT_SECONDS")
+                .filter(|s| *s > 0.0)
+                .map(std::time::Duration::from_secs_f64)
+                .unwrap_or(d.timeout),
         }
     }
 
@@ -217,10 +235,26 @@ pub async fn ensure_schema(db: &Db) -> AppResult<()> {
         "CREATE INDEX IF NOT EXISTS core_job_queue_idx ON core_job (status, run_at_ms)",
         "CREATE INDEX IF NOT EXISTS core_job_serial_idx ON core_job (serial_key)",
         "CREATE INDEX IF NOT EXISTS core_job_worker_idx ON core_job (worker)",
+        // Live workers: each renews its row with its heartbeat (`rq-workers-running`).
+        "CREATE TABLE IF NOT EXISTS core_worker (name VARCHAR(200) PRIMARY KEY, started_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
     ] {
         sql::execute(&db.conn, stmt, vec![]).await?;
     }
     Ok(())
+}
+
+/// Workers whose heartbeat is current, in the whole cluster (0 when none ever ran).
+pub async fn workers_running(db: &Db) -> usize {
+    let row = sql::query_one(
+        &db.conn,
+        "SELECT COUNT(*) FROM core_worker WHERE expires_ms > ?",
+        vec![pm_db::webhooks::now_ms().into()],
+    )
+    .await;
+    match row {
+        Ok(Some(r)) => r.try_get_by_index::<i64>(0).unwrap_or(0) as usize,
+        _ => 0,
+    }
 }
 
 /// A worker and the scheduler running in the background of this process.

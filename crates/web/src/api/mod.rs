@@ -70,7 +70,7 @@ async fn status(
         "implementation": format!("peering-manager-rs {}", env!("CARGO_PKG_VERSION")),
         "database": backend,
         "installed-apps": {},
-        "rq-workers-running": 0,
+        "rq-workers-running": pm_jobs::workers_running(&state.db).await,
     }))
     .into_response())
 }
