@@ -69,6 +69,100 @@
     setTimeout(tick, 1000);
   }
 
+  // Template editor: line numbers, and a preview rendered by the server
+  // (POST /api/render/preview/, nothing saved) shortly after each edit or
+  // when the preview target changes; an error marks its line.
+  function templateEditor(root) {
+    var text = document.getElementById("tpl-text");
+    var gutter = document.getElementById("tpl-gutter");
+    var target = document.getElementById("tpl-target");
+    var subject = document.getElementById("tpl-subject");
+    var out = document.getElementById("tpl-preview");
+    var subjectOut = document.getElementById("tpl-subject-preview");
+    var error = document.getElementById("tpl-error");
+    var vars = document.getElementById("tpl-vars");
+    var timer = null, seq = 0;
+    function numbers(errLine) {
+      var n = text.value.split("\n").length;
+      gutter.textContent = "";
+      for (var i = 1; i <= n; i++) {
+        var s = document.createElement("span");
+        if (i === errLine) s.className = "err";
+        s.textContent = i + "\n";
+        gutter.appendChild(s);
+      }
+      gutter.scrollTop = text.scrollTop;
+    }
+    function showVariables(list) {
+      if (!list || !list.length) return;
+      vars.textContent = "";
+      list.forEach(function (v) {
+        var dt = document.createElement("dt"), code = document.createElement("code"), kind = document.createElement("span");
+        code.textContent = v.name;
+        kind.className = "muted small";
+        kind.textContent = " " + v.kind;
+        dt.appendChild(code); dt.appendChild(kind);
+        var dd = document.createElement("dd");
+        dd.className = "small";
+        dd.textContent = (v.fields || []).join(", ");
+        vars.appendChild(dt); vars.appendChild(dd);
+      });
+    }
+    function render() {
+      var mine = ++seq;
+      var body = {
+        kind: root.dataset.kind, name: root.dataset.name, template: text.value,
+        jinja2_trim: root.dataset.trim === "true", jinja2_lstrip: root.dataset.lstrip === "true"
+      };
+      if (subject) body.subject = subject.value;
+      if (target) body[target.name] = parseInt(target.value, 10);
+      if (root.dataset.contentType) body.content_type = root.dataset.contentType;
+      fetch("/api/render/preview/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+        .then(function (res) {
+          if (mine !== seq) return; // a newer edit is on its way
+          showVariables(res.j.variables);
+          if (res.ok) {
+            error.hidden = true;
+            out.textContent = res.j.rendered;
+            if (subjectOut) subjectOut.textContent = res.j.subject || "";
+            numbers(null);
+          } else if (res.j.template !== undefined) {
+            error.hidden = false;
+            error.textContent = "In " + res.j.template + (res.j.line ? ", line " + res.j.line : "") + ": " + res.j.message;
+            numbers(res.j.line || null);
+          } else {
+            error.hidden = false;
+            error.textContent = res.j.detail || JSON.stringify(res.j);
+          }
+        })
+        .catch(function (e) { error.hidden = false; error.textContent = String(e); });
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(render, 350); }
+    text.addEventListener("input", function () { numbers(null); later(); });
+    text.addEventListener("scroll", function () { gutter.scrollTop = text.scrollTop; });
+    if (subject) subject.addEventListener("input", later);
+    if (target) target.addEventListener("change", function () {
+      var u = new URL(window.location.href);
+      u.searchParams.set(target.name, target.value);
+      window.history.replaceState(null, "", u.toString());
+      document.getElementById("tpl-form").action = u.pathname + u.search;
+      render();
+    });
+    // Tab inserts two spaces instead of leaving the editor.
+    text.addEventListener("keydown", function (e) {
+      if (e.key !== "Tab" || e.shiftKey) return;
+      e.preventDefault();
+      var a = text.selectionStart, b = text.selectionEnd;
+      text.value = text.value.slice(0, a) + "  " + text.value.slice(b);
+      text.selectionStart = text.selectionEnd = a + 2;
+      later();
+    });
+  }
+
   // Pickers: a <select class="picker" data-api="/api/.../"> becomes a
   // search-as-you-type box; the select stays in the form and holds the value.
   function Picker(select) {
@@ -277,6 +371,8 @@
         if (s) { s.focus(); e.preventDefault(); }
       }
     });
+    var editor = document.querySelector("[data-editor]");
+    if (editor) templateEditor(editor);
     var job = document.querySelector("[data-job-poll]");
     if (job) pollJob(job);
     void csrf;

@@ -403,3 +403,93 @@ both!(router_configuration_tab, |backend| {
     assert!(!page.contains(">Configuration</a>"), "no Configuration tab without permission");
     assert_eq!(viewer.get(&format!("/devices/routers/{edge1}/configuration/")).await.status.as_u16(), 404);
 });
+
+both!(template_editor_previews_unsaved_text, |backend| {
+    let app = TestApp::new(backend).await;
+    let edge1 = demo(&app).await;
+    let edge2 = id_of(&app, "/api/devices/routers/?name=edge2").await;
+    let router = app.get(&format!("/api/devices/routers/{edge1}/")).await.expect(200);
+    let config = router["configuration_template"]["id"].as_i64().unwrap();
+    let before = app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200);
+
+    // The API renders unsaved text against a router: text, variables; nothing written.
+    let r = app
+        .post("/api/render/preview/", json!({"kind": "configuration", "router": edge1,
+            "template": "host {{ router.hostname }} as {{ local_as.asn }}"}))
+        .await
+        .expect(200);
+    assert_eq!(r["rendered"], "host edge1.demo.example as 64500");
+    let names: Vec<&str> = r["variables"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["router", "local_as", "autonomous_systems", "bgp_groups", "internet_exchange_points", "communities", "routing_policies"]
+    );
+    assert!(r["variables"][0]["fields"].as_array().unwrap().iter().any(|f| f == "hostname"), "{r}");
+    // An error names its line (the variables still come back).
+    let e = app
+        .post("/api/render/preview/", json!({"kind": "configuration", "router": edge2, "name": "draft",
+            "template": "line one\nline two\n{{ router | no_such_filter }}"}))
+        .await
+        .expect(400);
+    assert_eq!(e["line"], 3);
+    assert_eq!(e["template"], "configuration::draft");
+    assert!(e["message"].as_str().unwrap().contains("no_such_filter"), "{e}");
+    assert_eq!(e["variables"].as_array().unwrap().len(), 7);
+    // E-mails against an AS, with the subject; exports over the type's objects.
+    let peer = id_of(&app, "/api/peering/autonomous-systems/?asn=65010").await;
+    let m = app
+        .post("/api/render/preview/", json!({"kind": "email", "autonomous_system": peer,
+            "subject": "Hello AS{{ autonomous_system.asn }}", "template": "{{ autonomous_system.name }}"}))
+        .await
+        .expect(200);
+    assert_eq!(m["subject"], "Hello AS65010");
+    let x = app
+        .post("/api/render/preview/", json!({"kind": "export", "content_type": "peering.autonomoussystem",
+            "template": "{{ dataset | length }}"}))
+        .await
+        .expect(200);
+    assert_eq!(x["rendered"], "6");
+    let bad = app.post("/api/render/preview/", json!({"kind": "configuration", "template": "x"})).await.expect(400);
+    assert_eq!(bad["router"][0], "This field is required.");
+    assert_eq!(app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200), before, "nothing saved");
+    // Rendering a router's configuration needs view_configuration, as everywhere.
+    let viewer = app.user_with("viewer", &[json!({"object_types": ["devices.router", "devices.configuration"], "actions": ["view"]})]).await;
+    app.request(
+        axum::http::Method::POST,
+        "/api/render/preview/",
+        Some(json!({"kind": "configuration", "router": edge1, "template": "{{ router.napalm_password }}"})),
+        Some(&viewer),
+    )
+    .await
+    .expect(403);
+
+    // The editor page: the text, a preview against a router using it, the variables; Save writes.
+    let mut b = crate::ui_support::admin(&app).await;
+    let detail = b.page(&format!("/devices/configurations/{config}/")).await.replace("&#x2f;", "/");
+    assert!(detail.contains(&format!("href=\"/devices/configurations/{config}/editor/\"")));
+    let page = b.page(&format!("/devices/configurations/{config}/editor/")).await;
+    assert!(page.contains("autonomous-system 64500;"), "preview rendered at once");
+    assert!(page.contains(&format!("<option value=\"{edge1}\" selected>edge1</option>")), "a router using it");
+    assert!(page.contains("<code>internet_exchange_points</code>"));
+    let r = b
+        .post(&format!("/devices/configurations/{config}/editor/?router={edge2}"), &[("template", "a\n{{ router.name }}\n{% if %}")])
+        .await;
+    assert_eq!(r.status.as_u16(), 303);
+    let page = b.page(&format!("/devices/configurations/{config}/editor/?router={edge2}")).await;
+    assert!(page.contains("Template saved."));
+    assert!(page.contains("<span class=\"err\">3</span>"), "the error's line is marked");
+    assert!(page.contains(", line 3: "), "{page}");
+    assert_eq!(
+        app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200)["template"],
+        "a\n{{ router.name }}\n{% if %}"
+    );
+    b.post(&format!("/devices/configurations/{config}/editor/"), &[("template", "{{ router.name }}!")]).await;
+    let page = b.page(&format!("/devices/configurations/{config}/editor/?router={edge2}")).await;
+    assert!(page.contains("<pre class=\"json\" id=\"tpl-preview\">edge2!</pre>"), "{page}");
+
+    // E-mail editor: a chosen AS, the subject rendered too.
+    let email = id_of(&app, "/api/messaging/emails/?q=Peering").await;
+    let page = b.page(&format!("/messaging/emails/{email}/editor/?autonomous_system={peer}")).await;
+    assert!(page.contains("Peering request from AS64500"), "subject preview");
+    assert!(page.contains("<code>affiliated_autonomous_systems</code>"));
+});

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
             "/api/devices/routers/{id}/configuration/",
             get(render::router_configuration).post(render::router_configuration),
         )
+        .route("/api/render/preview/", axum::routing::post(render::preview))
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
         .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))

@@ -22,16 +22,19 @@ use crate::state::AppState;
 fn render_error(e: RenderError) -> ApiError {
     match e {
         RenderError::NotFound(m) => ApiError(AppError::NotFound(m)),
-        RenderError::Template(t) => {
-            let mut f = FieldErrors::new();
-            f.0.insert("detail".into(), json!(t.to_string()));
-            f.0.insert("template".into(), json!(t.template));
-            f.0.insert("line".into(), json!(t.line));
-            f.0.insert("message".into(), json!(t.message));
-            ApiError(AppError::Validation(f))
-        }
+        RenderError::Template(t) => ApiError(AppError::Validation(template_error_fields(&t))),
         RenderError::Internal(m) => ApiError(AppError::Internal(anyhow::anyhow!(m))),
     }
+}
+
+/// `{"detail", "template", "line", "message"}` of a template error.
+fn template_error_fields(t: &pm_render::TemplateError) -> FieldErrors {
+    let mut f = FieldErrors::new();
+    f.0.insert("detail".into(), json!(t.to_string()));
+    f.0.insert("template".into(), json!(t.template));
+    f.0.insert("line".into(), json!(t.line));
+    f.0.insert("message".into(), json!(t.message));
+    f
 }
 
 fn require(p: &Principal, label: &str, action: &str) -> ApiResult<()> {
@@ -127,4 +130,121 @@ pub async fn export_render(
     let m = registry::model("extras.exporttemplate").unwrap();
     ops::retrieve(&state.db, &p.perms, m, id, Mode::Brief).await?;
     queue_job(&state, &p, &headers, pm_jobs::render::RENDER_EXPORT, ("extras.exporttemplate", id)).await
+}
+
+/// What a preview request asks for: the template kind, its unsaved text and
+/// the object to render it against, checked against the caller's permissions.
+pub struct PreviewRequest {
+    pub kind: String,
+    pub text: String,
+    pub subject: Option<String>,
+    pub trim: bool,
+    pub lstrip: bool,
+    pub name: String,
+    pub router: Option<i64>,
+    pub autonomous_system: Option<i64>,
+    pub content_type: Option<String>,
+}
+
+impl PreviewRequest {
+    pub fn from_json(v: &Json) -> Result<PreviewRequest, AppError> {
+        let text = v.get("template").and_then(Json::as_str).ok_or_else(|| {
+            AppError::Validation(FieldErrors::single("template", "This field is required."))
+        })?;
+        let id = |k: &str| v.get(k).and_then(|x| x.as_i64().or_else(|| x.as_str()?.parse().ok()));
+        Ok(PreviewRequest {
+            kind: v.get("kind").and_then(Json::as_str).unwrap_or("configuration").to_string(),
+            text: text.to_string(),
+            subject: v.get("subject").and_then(Json::as_str).map(str::to_string),
+            trim: v.get("jinja2_trim").and_then(Json::as_bool).unwrap_or(false),
+            lstrip: v.get("jinja2_lstrip").and_then(Json::as_bool).unwrap_or(false),
+            name: v.get("name").and_then(Json::as_str).unwrap_or("preview").to_string(),
+            router: id("router"),
+            autonomous_system: id("autonomous_system"),
+            content_type: v.get("content_type").and_then(Json::as_str).map(str::to_string),
+        })
+    }
+}
+
+/// Ids of `m` the caller may view (an export's dataset is what they could list).
+async fn visible_ids(state: &AppState, p: &Principal, m: &'static pm_db::model::Model) -> Result<Vec<i64>, AppError> {
+    let scope = p.perms.scope(m, "view").ok_or_else(pm_db::error::permission_denied)?;
+    let cond = sea_query::Condition::all().add(scope);
+    Ok(pm_db::load::fetch(&state.db.conn, m, cond, &[("id", false)], None, 0).await?.iter().map(|o| o.id).collect())
+}
+
+/// Render unsaved template text; nothing is written. Template errors come
+/// back as `Ok` inside the preview (the editor shows them at their line).
+pub async fn run_preview(state: &AppState, p: &Principal, r: PreviewRequest) -> Result<pm_render::preview::Preview, AppError> {
+    use pm_render::preview::Target;
+    if p.user.is_none() {
+        return Err(AppError::Unauthenticated("Authentication credentials were not provided.".into()));
+    }
+    let need = |label: &str, action: &str| -> Result<(), AppError> {
+        if p.perms.allows(registry::model(label).expect("known model"), action) {
+            Ok(())
+        } else {
+            Err(pm_db::error::permission_denied())
+        }
+    };
+    let missing = |f: &str| AppError::Validation(FieldErrors::single(f, "This field is required."));
+    let (target, prefix) = match r.kind.as_str() {
+        "configuration" => {
+            need("devices.router", "view_configuration")?;
+            let id = r.router.ok_or_else(|| missing("router"))?;
+            ops::retrieve(&state.db, &p.perms, registry::model("devices.router").unwrap(), id, Mode::Brief).await?;
+            (Target::Router(id), "configuration")
+        }
+        "email" => {
+            need("messaging.email", "view")?;
+            let id = r.autonomous_system.ok_or_else(|| missing("autonomous_system"))?;
+            let asm = registry::model("peering.autonomoussystem").unwrap();
+            ops::retrieve(&state.db, &p.perms, asm, id, Mode::Brief).await?;
+            (Target::AutonomousSystem(id), "email")
+        }
+        "export" => {
+            need("extras.exporttemplate", "view")?;
+            let label = r.content_type.as_deref().ok_or_else(|| missing("content_type"))?;
+            let m = registry::model(label).ok_or_else(|| {
+                AppError::Validation(FieldErrors::single("content_type", format!("Unknown object type {label:?}.")))
+            })?;
+            (Target::Export(m, visible_ids(state, p, m).await?), "exporttemplate")
+        }
+        other => {
+            return Err(AppError::Validation(FieldErrors::single(
+                "kind",
+                format!("\"{other}\" is not a valid choice (configuration, email, export)."),
+            )));
+        }
+    };
+    let source =
+        pm_render::Source { name: format!("{prefix}::{}", r.name), text: r.text, trim: r.trim, lstrip: r.lstrip };
+    pm_render::preview::preview(&state.db, target, source, r.subject).await.map_err(|e| render_error(e).0)
+}
+
+/// `POST /api/render/preview/`: `{"kind": "configuration"|"email"|"export", "template": "...",
+/// "subject"?, "jinja2_trim"?, "jinja2_lstrip"?, "name"?, "router" | "autonomous_system" | "content_type"}`
+/// → `{"rendered", "subject"?, "variables"}`, or 400 with the template, line and message (and the variables).
+pub async fn preview(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Body,
+) -> ApiResult<Response> {
+    let input = crate::api::resource::read_json(&state, body).await?;
+    let req = PreviewRequest::from_json(&input)?;
+    let out = run_preview(&state, &p, req).await?;
+    match out.output {
+        Ok((rendered, subject)) => {
+            let mut body = json!({"rendered": rendered, "variables": out.variables});
+            if let Some(s) = subject {
+                body["subject"] = json!(s);
+            }
+            Ok(axum::Json(body).into_response())
+        }
+        Err(t) => {
+            let mut f = template_error_fields(&t);
+            f.0.insert("variables".into(), json!(out.variables));
+            Err(AppError::Validation(f).into())
+        }
+    }
 }

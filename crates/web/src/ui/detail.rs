@@ -160,6 +160,7 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         "return_url": full_path,
         "created": j.get("created").and_then(Json::as_str).map(render::fmt_time),
         "updated": j.get("updated").and_then(Json::as_str).map(render::fmt_time),
+        "editor_url": super::editor::kind(m).map(|_| format!("{base}editor/")),
     });
     let extra = match tab {
         None if m.label() == "core.job" => json!({"job": super::jobs::job_tab(ctx, id, &j)}),

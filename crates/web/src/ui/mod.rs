@@ -7,6 +7,7 @@
 mod account;
 mod bulk;
 mod detail;
+mod editor;
 mod form;
 mod home;
 mod jobs;
@@ -397,6 +398,7 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
         [n] if meta.detail => detail::detail(ctx, m, id(n)?, None).await,
         [n, "cancel"] if post && m.label() == "core.job" => jobs::cancel(ctx, id(n)?).await,
         [n, "rerun"] if post && m.label() == "core.job" => jobs::rerun(ctx, id(n)?).await,
+        [n, "editor"] if editor::kind(m).is_some() => editor::editor(ctx, m, id(n)?).await,
         [n, "edit"] if m.writable() => form::edit(ctx, m, Some(id(n)?)).await,
         [n, "delete"] => form::delete(ctx, m, id(n)?).await,
         [n, tab] if meta.detail => detail::detail(ctx, m, id(n)?, Some(tab)).await,

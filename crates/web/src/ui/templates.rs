@@ -34,6 +34,7 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "tokens.html",
     "token_add.html",
     "token_delete.html",
+    "editor.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[
