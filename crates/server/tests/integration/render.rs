@@ -493,3 +493,33 @@ both!(template_editor_previews_unsaved_text, |backend| {
     assert!(page.contains("Peering request from AS64500"), "subject preview");
     assert!(page.contains("<code>affiliated_autonomous_systems</code>"));
 });
+
+both!(list_pages_export_through_export_templates, |backend| {
+    let app = TestApp::new(backend).await;
+    demo(&app).await;
+    let export = app
+        .create("/api/extras/export-templates/", json!({"name": "ASN list", "content_type": "peering.autonomoussystem",
+            "template": "{% for a in dataset %}AS{{ a.asn }}\n{% endfor %}"}))
+        .await;
+    app.create("/api/extras/export-templates/", json!({"name": "Routers", "content_type": "devices.router",
+        "template": "{{ dataset | length }}"}))
+    .await;
+    let mut b = crate::ui_support::admin(&app).await;
+    let page = b.page("/autonomous-systems/?asn__gte=65020").await.replace("&#x2f;", "/").replace("&amp;", "&");
+    // The menu lists this model's templates only, with the current filters.
+    assert!(page.contains(&format!("href=\"/autonomous-systems/?asn__gte=65020&export_template={export}\"")), "{page}");
+    assert!(page.contains(" download>ASN list</a>") && !page.contains(" download>Routers</a>"));
+    let r = b.get(&format!("/autonomous-systems/?asn__gte=65020&export_template={export}")).await;
+    assert_eq!(r.status.as_u16(), 200);
+    assert_eq!(r.headers["content-disposition"], "attachment; filename=\"ASN_list.txt\"");
+    assert_eq!(r.text, "AS65020\nAS65030\nAS65040\nAS65050\n");
+    // Another model's template is not offered here; a broken one names its line.
+    let routers = id_of(&app, "/api/extras/export-templates/?name=Routers").await;
+    assert_eq!(b.get(&format!("/autonomous-systems/?export_template={routers}")).await.status.as_u16(), 404);
+    app.patch(&format!("/api/extras/export-templates/{export}/"), json!({"template": "ok\n{{ dataset | nope }}"}))
+        .await
+        .expect(200);
+    let r = b.get(&format!("/autonomous-systems/?export_template={export}")).await;
+    assert_eq!(r.status.as_u16(), 400);
+    assert!(r.text.contains("line 2"), "{}", r.text);
+});
