@@ -88,8 +88,9 @@
       for (var i = 1; i <= n; i++) {
         var s = document.createElement("span");
         if (i === errLine) s.className = "err";
-        s.textContent = i + "\n";
+        s.textContent = String(i);
         gutter.appendChild(s);
+        gutter.appendChild(document.createTextNode("\n"));
       }
       gutter.scrollTop = text.scrollTop;
     }
@@ -125,6 +126,7 @@
         .then(function (res) {
           if (mine !== seq) return; // a newer edit is on its way
           showVariables(res.j.variables);
+          out.classList.toggle("stale", !res.ok); // the last good preview stays, dimmed
           if (res.ok) {
             error.hidden = true;
             out.textContent = res.j.rendered;
