@@ -17,6 +17,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod render;
 pub mod scheduler;
+pub mod status;
 pub mod sql;
 pub mod webhook;
 pub mod worker;
@@ -29,6 +30,7 @@ use pm_db::{AppError, AppResult, Db};
 
 pub use ctx::{Failed, JobCtx};
 pub use pm_db::webhooks::NewJob;
+pub use status::workers_running;
 
 /// A job type's code: gets the context, returns when done.
 /// `Err(Failed)` marks the job failed, any other error errored.
@@ -241,20 +243,6 @@ pub async fn ensure_schema(db: &Db) -> AppResult<()> {
         sql::execute(&db.conn, stmt, vec![]).await?;
     }
     Ok(())
-}
-
-/// Workers whose heartbeat is current, in the whole cluster (0 when none ever ran).
-pub async fn workers_running(db: &Db) -> usize {
-    let row = sql::query_one(
-        &db.conn,
-        "SELECT COUNT(*) FROM core_worker WHERE expires_ms > ?",
-        vec![pm_db::webhooks::now_ms().into()],
-    )
-    .await;
-    match row {
-        Ok(Some(r)) => r.try_get_by_index::<i64>(0).unwrap_or(0) as usize,
-        _ => 0,
-    }
 }
 
 /// A worker and the scheduler running in the background of this process.

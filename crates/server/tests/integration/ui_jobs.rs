@@ -151,3 +151,45 @@ both!(job_schedules_are_added_and_edited_in_forms, |backend| {
     let page = html(&mut b, &url).await;
     assert!(page.contains("0 3 * * *"));
 });
+
+both!(staff_pages_show_queues_and_workers, |backend| {
+    let app = TestApp::new(backend).await;
+    let q = SqlQueue::new(app.db.clone());
+    q.enqueue(NewJob { run_at_ms: pm_db::webhooks::now_ms() + 3_600_000, ..NewJob::new("pm.noop", json!({})) })
+        .await
+        .unwrap();
+    let engine = Engine::start(app.db.clone(), fast_config(), Registry::builtin(), false).await.unwrap();
+    q.enqueue(NewJob::new("pm.sleep", json!({"seconds": 6}))).await.unwrap();
+    crate::jobs::wait_for(20, "a running job", || {
+        let db = app.db.clone();
+        async move {
+            let r = pm_jobs::sql::query_one(&db.conn, "SELECT COUNT(*) FROM core_job WHERE status = 'running'", vec![])
+                .await
+                .unwrap()
+                .unwrap();
+            r.try_get_by_index::<i64>(0).unwrap() == 1
+        }
+    })
+    .await;
+    let mut b = admin(&app).await;
+    let home = html(&mut b, "/").await;
+    assert!(home.contains("href=\"/core/system/\"") && home.contains("href=\"/core/background-queues/\""));
+    let page = html(&mut b, "/core/system/").await;
+    assert!(page.contains("<td id=\"workers-running\">1</td>"), "{page}");
+    assert!(page.contains(if backend == crate::harness::Backend::Sqlite { "SQLite 3." } else { "PostgreSQL " }));
+    let page = html(&mut b, "/core/background-queues/").await.replace("&amp;", "&");
+    assert!(page.contains("href=\"/core/jobs/?name=pm.noop&status=scheduled\">1</a>"), "{page}");
+    assert!(page.contains("href=\"/core/jobs/?name=pm.sleep&status=running\">1</a>"), "{page}");
+    assert!(page.contains("<td>1</td></tr>"), "the worker runs one job");
+    // The filtered job list the counts link to.
+    let list = html(&mut b, "/core/jobs/?name=pm.noop&status=scheduled").await;
+    assert!(list.contains("pm.noop") && !list.contains("pm.sleep"));
+    // Not for users who are not staff.
+    app.user_with("plain", &[json!({"object_types": ["core.job"], "actions": ["view"]})]).await;
+    let mut v = Browser::new(&app);
+    assert_eq!(v.login("plain", "a-long-password").await.status.as_u16(), 303);
+    assert!(!html(&mut v, "/").await.contains("/core/system/"));
+    assert_eq!(v.get("/core/system/").await.status.as_u16(), 403);
+    assert_eq!(v.get("/core/background-queues/").await.status.as_u16(), 403);
+    engine.stop().await;
+});

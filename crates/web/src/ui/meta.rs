@@ -386,7 +386,18 @@ pub static NAV: &[NavGroup] = &[
             item("Tags", "/extras/tags/"),
         ],
     },
+    NavGroup {
+        label: "Admin",
+        icon: "admin",
+        items: &[
+            NavItem { label: "System", url: "/core/system/", staff: true },
+            NavItem { label: "Background Tasks", url: "/core/background-queues/", staff: true },
+        ],
+    },
 ];
+
+/// Hand-written pages in the sidebar (the others are model lists).
+const PAGES: &[&str] = &["/core/system/", "/core/background-queues/"];
 
 /// Global search order (spec §9.7), then what else is worth finding.
 pub const SEARCH_ORDER: &[&str] = &[
@@ -428,7 +439,8 @@ pub fn short_plural(model: &Model) -> String {
 /// Whether a sidebar entry has a page behind it.
 pub fn nav_available(url: &str) -> bool {
     static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
+    PAGES.contains(&url)
+        || PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod list;
 pub mod meta;
 mod render;
 mod search;
+mod system;
 mod templates;
 mod transfer;
 
@@ -43,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/user/api-tokens/", any(|req: Req| page(req, P::Tokens)))
         .route("/user/api-tokens/add/", any(|req: Req| page(req, P::TokenAdd)))
         .route("/user/api-tokens/{id}/delete/", any(|Path(id): Path<i64>, req: Req| page(req, P::TokenDelete(id))))
+        .route("/core/system/", get(|req: Req| page(req, P::System)))
+        .route("/core/background-queues/", get(|req: Req| page(req, P::BackgroundTasks)))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
@@ -343,6 +346,8 @@ enum P {
     Tokens,
     TokenAdd,
     TokenDelete(i64),
+    System,
+    BackgroundTasks,
     Model(&'static Model, Vec<String>),
 }
 
@@ -361,6 +366,8 @@ async fn page(req: Req, which: P) -> Response {
         P::Tokens => account::tokens(&mut ctx).await,
         P::TokenAdd => account::token_add(&mut ctx).await,
         P::TokenDelete(id) => account::token_delete(&mut ctx, id).await,
+        P::System => system::system(&mut ctx).await,
+        P::BackgroundTasks => system::background_tasks(&mut ctx).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
     };
     match result {

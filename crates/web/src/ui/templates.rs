@@ -35,6 +35,8 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "token_add.html",
     "token_delete.html",
     "editor.html",
+    "system.html",
+    "background_tasks.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[
