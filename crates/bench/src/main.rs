@@ -16,6 +16,8 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
+mod webhooks;
+
 #[derive(Parser)]
 #[command(name = "pm-bench", about = "Benchmark a Peering Manager server through its REST API.")]
 struct Args {
@@ -35,6 +37,9 @@ struct Args {
     /// Port for the server; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Only the webhook benchmark: a bulk update of 1,000 objects with one webhook.
+    #[arg(long)]
+    webhooks: bool,
 }
 
 /// Objects posted per bulk request while loading.
@@ -85,6 +90,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     server.wait_ready(&http, &base).await?;
     let token = create_token(&args.server_bin, &database)?;
     let api = Api { http, base, auth: format!("Token {token}") };
+    if args.webhooks {
+        let backend = if database.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
+        return webhooks::run(&api, backend).await;
+    }
 
     let started = Instant::now();
     let data = load_dataset(&api).await?;

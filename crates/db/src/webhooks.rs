@@ -225,6 +225,23 @@ pub fn clean_schedule<'a>(_db: &'a dyn DynConn, p: &'a mut Pending) -> BoxFuture
             }
             _ => {}
         }
+        // A new or re-timed schedule runs next per its new timing (shown at once in
+        // the UI); the scheduler claims that period like any other.
+        let timing_changed = match &p.old {
+            None => true,
+            Some(o) => {
+                o.int("interval_seconds") != interval || o.text("cron").trim() != cron || o.bool("enabled") != p.obj.bool("enabled")
+            }
+        };
+        if p.errors.is_empty() && timing_changed {
+            let now = chrono::Utc::now();
+            let next = match interval {
+                Some(secs) => Some(now + chrono::Duration::seconds(secs)),
+                None => parse_cron(&cron).ok().and_then(|c| c.find_next_occurrence(&now, false).ok()),
+            };
+            p.obj.set("next_run_ms", next.map(|n| Val::Int(n.timestamp_millis())).unwrap_or(Val::Null));
+            p.obj.set("next_run", next.map(Val::Time).unwrap_or(Val::Null));
+        }
         Ok(())
     })
 }

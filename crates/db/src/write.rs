@@ -584,9 +584,8 @@ pub fn delete<'a>(
             match f.kind {
                 Kind::Fk { on_delete: OnDelete::Cascade, .. } => {
                     let cond = Condition::all().add(Expr::col(col).eq(obj.id));
-                    for child in load::fetch(txn, m, cond, &[("id", false)], None, 0).await? {
-                        delete(txn, actor, child).await?;
-                    }
+                    let children = load::fetch(txn, m, cond, &[("id", false)], None, 0).await?;
+                    delete_cascaded(txn, actor, m, children).await?;
                 }
                 Kind::Fk { on_delete: OnDelete::SetNull, .. } => {
                     let q = Query::update()
@@ -602,9 +601,8 @@ pub fn delete<'a>(
         let ct = registry::ct_id(model);
         for (m, type_col, id_col) in registry::generic_dependents() {
             let cond = Condition::all().add(Expr::col(type_col).eq(ct)).add(Expr::col(id_col).eq(obj.id));
-            for child in load::fetch(txn, m, cond, &[("id", false)], None, 0).await? {
-                delete(txn, actor, child).await?;
-            }
+            let children = load::fetch(txn, m, cond, &[("id", false)], None, 0).await?;
+            delete_cascaded(txn, actor, m, children).await?;
         }
         txn.execute(
             &Query::delete()
@@ -622,6 +620,26 @@ pub fn delete<'a>(
             .map_err(map_db_err)?;
         Ok(())
     })
+}
+
+/// Objects deleted because what they depend on is: each gets its webhook
+/// delete event (queued before it goes, in id order, after its parent's),
+/// then its own cascade.
+async fn delete_cascaded(
+    txn: &DatabaseTransaction,
+    actor: &Actor<'_>,
+    model: &'static Model,
+    children: Vec<Obj>,
+) -> AppResult<()> {
+    if children.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = children.iter().map(|c| c.id).collect();
+    crate::webhooks::queue_events(txn, actor, model, "delete", &ids).await?;
+    for child in children {
+        delete(txn, actor, child).await?;
+    }
+    Ok(())
 }
 
 /// Constraint violations that slipped past validation (concurrent writers)

@@ -67,6 +67,11 @@ impl Log {
         self.data.insert("progress".into(), json!({"done": done, "total": total}));
     }
 
+    /// A key of `data` beside the groupings (`progress`, `error`).
+    pub fn set(&mut self, key: &str, value: Json) {
+        self.data.insert(key.into(), value);
+    }
+
     pub fn to_json(&self) -> Json {
         Json::Object(self.data.clone())
     }
@@ -129,6 +134,12 @@ impl JobCtx {
     pub fn progress(&self, done: u64, total: u64) {
         let mut s = self.shared.lock().unwrap();
         s.log.set_progress(done, total);
+        s.dirty = true;
+    }
+    /// Structured result beside the log (`data.error` of a template error).
+    pub fn set_data(&self, key: &str, value: Json) {
+        let mut s = self.shared.lock().unwrap();
+        s.log.set(key, value);
         s.dirty = true;
     }
     /// Log a failure and end the job `failed` once the handler returns.

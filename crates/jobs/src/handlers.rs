@@ -11,6 +11,8 @@ pub const SLEEP: &str = "pm.sleep";
 
 pub fn register(r: &mut Registry) {
     r.add(HOUSEKEEPING, housekeeping);
+    // Deleting months of change log on a big database takes a while.
+    r.set_timeout(HOUSEKEEPING, std::time::Duration::from_secs(3600));
     r.add(NOOP, noop);
     r.add(SLEEP, sleep);
 }

@@ -15,7 +15,9 @@
 pub mod ctx;
 pub mod handlers;
 pub mod metrics;
+pub mod render;
 pub mod scheduler;
+pub mod status;
 pub mod sql;
 pub mod webhook;
 pub mod worker;
@@ -28,6 +30,7 @@ use pm_db::{AppError, AppResult, Db};
 
 pub use ctx::{Failed, JobCtx};
 pub use pm_db::webhooks::NewJob;
+pub use status::workers_running;
 
 /// A job type's code: gets the context, returns when done.
 /// `Err(Failed)` marks the job failed, any other error errored.
@@ -37,6 +40,8 @@ pub type Handler = Arc<dyn Fn(JobCtx) -> BoxFuture<'static, anyhow::Result<()>> 
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<String, Handler>,
+    /// Per job type, when not the engine's default (`PM_JOB_TIMEOUT_SECONDS`).
+    timeouts: HashMap<String, std::time::Duration>,
 }
 
 impl Registry {
@@ -49,6 +54,7 @@ impl Registry {
         let mut r = Registry::new();
         handlers::register(&mut r);
         webhook::register(&mut r);
+        render::register(&mut r);
         r
     }
 
@@ -62,6 +68,15 @@ impl Registry {
 
     pub fn get(&self, name: &str) -> Option<&Handler> {
         self.handlers.get(name)
+    }
+
+    /// A job of this type running longer than `timeout` is stopped and failed.
+    pub fn set_timeout(&mut self, name: &str, timeout: std::time::Duration) {
+        self.timeouts.insert(name.to_string(), timeout);
+    }
+
+    pub fn timeout(&self, name: &str, default: std::time::Duration) -> std::time::Duration {
+        self.timeouts.get(name).copied().unwrap_or(default)
     }
 }
 
@@ -79,6 +94,8 @@ pub struct EngineConfig {
     pub retry_base: std::time::Duration,
     /// Attempts of a webhook delivery (1 = no retry).
     pub webhook_attempts: i64,
+    /// Longest run of a job whose type sets no timeout of its own (RQ's default, 300 s).
+    pub timeout: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -90,13 +107,14 @@ impl Default for EngineConfig {
             poll: std::time::Duration::from_millis(250),
             retry_base: std::time::Duration::from_secs(10),
             webhook_attempts: 5,
+            timeout: std::time::Duration::from_secs(300),
         }
     }
 }
 
 impl EngineConfig {
     /// `PM_WORKER_CONCURRENCY`, `PM_JOB_LEASE_SECONDS`, `PM_JOB_POLL_MS`,
-    /// `PM_JOB_RETRY_SECONDS`, `PM_WEBHOOK_ATTEMPTS`.
+    /// `PM_JOB_RETRY_SECONDS`, `PM_WEBHOOK_ATTEMPTS`, `PM_JOB_TIMEOUT_SECONDS`.
     pub fn from_env(settings: pm_db::Settings) -> EngineConfig {
         fn num<T: std::str::FromStr>(k: &str) -> Option<T> {
             std::env::var(k).ok().and_then(|v| v.trim().parse().ok())
@@ -111,6 +129,10 @@ impl EngineConfig {
                 .map(std::time::Duration::from_secs_f64)
                 .unwrap_or(d.retry_base),
             webhook_attempts: num("PM_WEBHOOK_ATTEMPTS").unwrap_or(d.webhook_attempts).max(1),
+            timeout: num::<f64>("PM_JOB_TIMEOUT_SECONDS")
+                .filter(|s| *s > 0.0)
+                .map(std::time::Duration::from_secs_f64)
+                .unwrap_or(d.timeout),
         }
     }
 
@@ -215,6 +237,8 @@ pub async fn ensure_schema(db: &Db) -> AppResult<()> {
         "CREATE INDEX IF NOT EXISTS core_job_queue_idx ON core_job (status, run_at_ms)",
         "CREATE INDEX IF NOT EXISTS core_job_serial_idx ON core_job (serial_key)",
         "CREATE INDEX IF NOT EXISTS core_job_worker_idx ON core_job (worker)",
+        // Live workers: each renews its row with its heartbeat (`rq-workers-running`).
+        "CREATE TABLE IF NOT EXISTS core_worker (name VARCHAR(200) PRIMARY KEY, started_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
     ] {
         sql::execute(&db.conn, stmt, vec![]).await?;
     }

@@ -165,23 +165,14 @@ pub async fn render(db: &Db) -> String {
     }
     out.push_str("# HELP pm_jobs_enqueued_total Jobs queued by this process.\n# TYPE pm_jobs_enqueued_total counter\n");
     let _ = writeln!(out, "pm_jobs_enqueued_total {}", JOBS_ENQUEUED.get());
-    if let Ok(rows) = crate::sql::query_all(
-        &db.conn,
-        "SELECT name, status, COUNT(*) FROM core_job GROUP BY name, status ORDER BY name, status",
-        vec![],
-    )
-    .await
-    {
+    if let Ok(counts) = crate::status::job_counts(db).await {
         out.push_str("# HELP pm_jobs Jobs in the database by type and status.\n# TYPE pm_jobs gauge\n");
         let mut depth = 0i64;
-        for r in rows {
-            let name: String = r.try_get_by_index(0).unwrap_or_default();
-            let status: String = r.try_get_by_index(1).unwrap_or_default();
-            let n: i64 = r.try_get_by_index(2).unwrap_or_default();
-            if status == "pending" || status == "scheduled" {
-                depth += n;
+        for c in counts {
+            if c.status == "pending" || c.status == "scheduled" {
+                depth += c.count;
             }
-            let _ = writeln!(out, "pm_jobs{{name=\"{}\",status=\"{status}\"}} {n}", esc(&name));
+            let _ = writeln!(out, "pm_jobs{{name=\"{}\",status=\"{}\"}} {}", esc(&c.name), c.status, c.count);
         }
         out.push_str("# HELP pm_job_queue_depth Jobs waiting to run (pending or scheduled).\n");
         out.push_str("# TYPE pm_job_queue_depth gauge\n");

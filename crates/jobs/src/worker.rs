@@ -174,9 +174,12 @@ impl Worker {
         let result: anyhow::Result<()> = match self.registry.get(&job.name) {
             None => Err(anyhow::anyhow!("No handler for job type {:?} in this worker.", job.name)),
             Some(h) => {
+                let limit = self.registry.timeout(&job.name, self.config.timeout);
                 let mut task = tokio::spawn(h(ctx));
                 let mut tick = tokio::time::interval(Duration::from_millis(500));
                 tick.tick().await;
+                let deadline = tokio::time::sleep(limit);
+                tokio::pin!(deadline);
                 loop {
                     tokio::select! {
                         r = &mut task => break match r {
@@ -185,6 +188,14 @@ impl Worker {
                             Err(e) => Err(anyhow::anyhow!("the job was aborted: {e}")),
                         },
                         _ = tick.tick() => self.flush_live(job.id, &shared).await,
+                        _ = &mut deadline => {
+                            task.abort();
+                            break Err(Failed(format!(
+                                "Job stopped: it ran longer than its timeout of {} s.",
+                                fmt_secs(limit)
+                            ))
+                            .into());
+                        }
                     }
                 }
             }
@@ -309,14 +320,22 @@ impl Worker {
         w.commit().await
     }
 
+    /// Renews the leases of this worker's running jobs and its own row in
+    /// `core_worker` (live worker count); the row goes when the worker stops.
     async fn heartbeat(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let every = (self.config.lease / 3).max(Duration::from_millis(100));
+        let started = now_ms();
+        let mut first = true;
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => return,
+            if !first {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => break,
+                }
             }
-            let lease = now_ms() + self.config.lease.as_millis() as i64;
+            first = false;
+            let now = now_ms();
+            let lease = now + self.config.lease.as_millis() as i64;
             let r = async {
                 let w = self.queue.db.begin_write().await?;
                 sql::execute(
@@ -325,6 +344,15 @@ impl Worker {
                     vec![lease.into(), self.name.clone().into()],
                 )
                 .await?;
+                sql::execute(
+                    &w.txn,
+                    "INSERT INTO core_worker (name, started_ms, expires_ms) VALUES (?, ?, ?)                      ON CONFLICT (name) DO UPDATE SET expires_ms = excluded.expires_ms",
+                    vec![self.name.clone().into(), started.into(), lease.into()],
+                )
+                .await?;
+                // Rows of workers gone for an hour (killed, machine lost).
+                sql::execute(&w.txn, "DELETE FROM core_worker WHERE expires_ms < ?", vec![(now - 3_600_000).into()])
+                    .await?;
                 w.commit().await
             }
             .await;
@@ -332,7 +360,15 @@ impl Worker {
                 tracing::warn!("renewing job leases: {e}");
             }
         }
+        let _ = sql::execute(&self.queue.db.conn, "DELETE FROM core_worker WHERE name = ?", vec![self.name.clone().into()])
+            .await;
     }
+}
+
+/// `300`, `0.25`: seconds as people write them.
+fn fmt_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 { format!("{}", s as u64) } else { format!("{s}") }
 }
 
 fn panic_text(e: tokio::task::JoinError) -> String {

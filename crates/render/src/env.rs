@@ -80,13 +80,46 @@ fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
     }
 }
 
+/// `PM_TIME_ZONE` (IANA name), the zone of `now()` without one; UTC by default.
+fn default_time_zone() -> &'static str {
+    static TZ: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TZ.get_or_init(|| std::env::var("PM_TIME_ZONE").ok().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "UTC".into()))
+}
+
+/// `now(format, timezone)`: the time in `timezone`, else `PM_TIME_ZONE`.
 fn now(format: Option<String>, timezone: Option<String>) -> Result<String, Error> {
     let format = format.unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".into());
-    match timezone.as_deref().filter(|t| !t.is_empty()) {
-        None | Some("UTC") => Ok(chrono::Utc::now().format(&format).to_string()),
-        Some(tz) => {
-            Err(Error::new(ErrorKind::InvalidOperation, format!("unknown time zone {tz:?} (only UTC is known)")))
-        }
+    let tz = timezone.filter(|t| !t.is_empty()).unwrap_or_else(|| default_time_zone().to_string());
+    now_in(&format, &tz, chrono::Utc::now())
+}
+
+fn now_in(format: &str, tz: &str, at: chrono::DateTime<chrono::Utc>) -> Result<String, Error> {
+    if tz == "UTC" {
+        return Ok(at.format(format).to_string());
+    }
+    let zone = jiff::tz::TimeZone::get(tz)
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("unknown time zone {tz:?}")))?;
+    let instant = jiff::Timestamp::from_second(at.timestamp())
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+    let offset = zone.to_offset(instant).seconds();
+    let fixed = chrono::FixedOffset::east_opt(offset)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("bad offset for {tz:?}")))?;
+    Ok(at.with_timezone(&fixed).format(format).to_string())
+}
+
+#[cfg(test)]
+mod now_tests {
+    use chrono::TimeZone;
+
+    #[test]
+    fn now_follows_the_time_zone() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 7, 1, 12, 30, 0).unwrap();
+        assert_eq!(super::now_in("%Y-%m-%d %H:%M %z", "UTC", at).unwrap(), "2026-07-01 12:30 +0000");
+        assert_eq!(super::now_in("%H:%M %z", "Europe/Paris", at).unwrap(), "14:30 +0200");
+        let winter = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 12, 30, 0).unwrap();
+        assert_eq!(super::now_in("%H:%M", "Europe/Paris", winter).unwrap(), "13:30");
+        assert_eq!(super::now_in("%H:%M", "America/New_York", winter).unwrap(), "07:30");
+        assert!(super::now_in("%H", "Mars/Olympus", at).unwrap_err().to_string().contains("unknown time zone"));
     }
 }
 

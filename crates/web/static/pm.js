@@ -13,6 +13,158 @@
     return el ? el.value : "";
   }
 
+  // A job page keeps itself up to date while the job is unfinished: it reads
+  // the job's API representation every second (same session cookie).
+  var JOB_COLOURS = { completed: "success", running: "warning", errored: "danger", failed: "danger", pending: "primary" };
+  function jobTime(s) { return s ? s.replace("T", " ").replace(/\.\d+/, "").replace(/Z$|[+-]00:00$/, "") : "—"; }
+  function levelColour(l) { return { success: "success", info: "info", warning: "warning", failure: "danger" }[l] || "secondary"; }
+  function pollJob(root) {
+    var url = root.dataset.jobPoll;
+    function text(id, v) { var el = document.getElementById(id); if (el) el.textContent = v; }
+    function apply(j) {
+      var status = j.status ? j.status.value : "";
+      var badge = document.getElementById("job-status");
+      if (badge) { badge.textContent = j.status.label; badge.className = "badge " + (JOB_COLOURS[status] || "secondary"); }
+      text("job-created", jobTime(j.created));
+      text("job-started", jobTime(j.started));
+      text("job-completed", jobTime(j.completed));
+      text("job-output", j.output || "");
+      var data = j.data || {};
+      var p = data.progress, bar = document.getElementById("job-progress");
+      if (p && bar) {
+        bar.hidden = false;
+        bar.querySelector(".bar").style.width = (p.total ? Math.round(100 * p.done / p.total) : 0) + "%";
+        bar.querySelector(".label").textContent = p.done + " / " + p.total;
+      }
+      var body = document.getElementById("job-log");
+      var lines = data.main && data.main.log ? data.main.log : [];
+      if (body && lines.length) {
+        body.textContent = "";
+        lines.forEach(function (l) {
+          var tr = document.createElement("tr");
+          var t = document.createElement("td"); t.className = "nowrap small"; t.textContent = jobTime(l[0]);
+          var b = document.createElement("span"); b.className = "badge " + levelColour(l[1]); b.textContent = l[1];
+          var lv = document.createElement("td"); lv.appendChild(b);
+          var m = document.createElement("td"); m.textContent = l[4];
+          tr.appendChild(t); tr.appendChild(lv); tr.appendChild(m);
+          body.appendChild(tr);
+        });
+      }
+      if (status !== "pending" && status !== "scheduled") {
+        var c = document.querySelector("[data-job-cancel]");
+        if (c) c.remove();
+      }
+      return status === "pending" || status === "scheduled" || status === "running";
+    }
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) {
+          if (!j) return;
+          if (apply(j)) setTimeout(tick, 1000);
+          else window.location.reload(); // finished: the page now offers Re-run
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    }
+    setTimeout(tick, 1000);
+  }
+
+  // Template editor: line numbers, and a preview rendered by the server
+  // (POST /api/render/preview/, nothing saved) shortly after each edit or
+  // when the preview target changes; an error marks its line.
+  function templateEditor(root) {
+    var text = document.getElementById("tpl-text");
+    var gutter = document.getElementById("tpl-gutter");
+    var target = document.getElementById("tpl-target");
+    var subject = document.getElementById("tpl-subject");
+    var out = document.getElementById("tpl-preview");
+    var subjectOut = document.getElementById("tpl-subject-preview");
+    var error = document.getElementById("tpl-error");
+    var vars = document.getElementById("tpl-vars");
+    var timer = null, seq = 0;
+    function numbers(errLine) {
+      var n = text.value.split("\n").length;
+      gutter.textContent = "";
+      for (var i = 1; i <= n; i++) {
+        var s = document.createElement("span");
+        if (i === errLine) s.className = "err";
+        s.textContent = String(i);
+        gutter.appendChild(s);
+        gutter.appendChild(document.createTextNode("\n"));
+      }
+      gutter.scrollTop = text.scrollTop;
+    }
+    function showVariables(list) {
+      if (!list || !list.length) return;
+      vars.textContent = "";
+      list.forEach(function (v) {
+        var dt = document.createElement("dt"), code = document.createElement("code"), kind = document.createElement("span");
+        code.textContent = v.name;
+        kind.className = "muted small";
+        kind.textContent = " " + v.kind;
+        dt.appendChild(code); dt.appendChild(kind);
+        var dd = document.createElement("dd");
+        dd.className = "small";
+        dd.textContent = (v.fields || []).join(", ");
+        vars.appendChild(dt); vars.appendChild(dd);
+      });
+    }
+    function render() {
+      var mine = ++seq;
+      var body = {
+        kind: root.dataset.kind, name: root.dataset.name, template: text.value,
+        jinja2_trim: root.dataset.trim === "true", jinja2_lstrip: root.dataset.lstrip === "true"
+      };
+      if (subject) body.subject = subject.value;
+      if (target) body[target.name] = parseInt(target.value, 10);
+      if (root.dataset.contentType) body.content_type = root.dataset.contentType;
+      fetch("/api/render/preview/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+        .then(function (res) {
+          if (mine !== seq) return; // a newer edit is on its way
+          showVariables(res.j.variables);
+          out.classList.toggle("stale", !res.ok); // the last good preview stays, dimmed
+          if (res.ok) {
+            error.hidden = true;
+            out.textContent = res.j.rendered;
+            if (subjectOut) subjectOut.textContent = res.j.subject || "";
+            numbers(null);
+          } else if (res.j.template !== undefined) {
+            error.hidden = false;
+            error.textContent = "In " + res.j.template + (res.j.line ? ", line " + res.j.line : "") + ": " + res.j.message;
+            numbers(res.j.line || null);
+          } else {
+            error.hidden = false;
+            error.textContent = res.j.detail || JSON.stringify(res.j);
+          }
+        })
+        .catch(function (e) { error.hidden = false; error.textContent = String(e); });
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(render, 350); }
+    text.addEventListener("input", function () { numbers(null); later(); });
+    text.addEventListener("scroll", function () { gutter.scrollTop = text.scrollTop; });
+    if (subject) subject.addEventListener("input", later);
+    if (target) target.addEventListener("change", function () {
+      var u = new URL(window.location.href);
+      u.searchParams.set(target.name, target.value);
+      window.history.replaceState(null, "", u.toString());
+      document.getElementById("tpl-form").action = u.pathname + u.search;
+      render();
+    });
+    // Tab inserts two spaces instead of leaving the editor.
+    text.addEventListener("keydown", function (e) {
+      if (e.key !== "Tab" || e.shiftKey) return;
+      e.preventDefault();
+      var a = text.selectionStart, b = text.selectionEnd;
+      text.value = text.value.slice(0, a) + "  " + text.value.slice(b);
+      text.selectionStart = text.selectionEnd = a + 2;
+      later();
+    });
+  }
+
   // Pickers: a <select class="picker" data-api="/api/.../"> becomes a
   // search-as-you-type box; the select stays in the form and holds the value.
   function Picker(select) {
@@ -221,6 +373,10 @@
         if (s) { s.focus(); e.preventDefault(); }
       }
     });
+    var editor = document.querySelector("[data-editor]");
+    if (editor) templateEditor(editor);
+    var job = document.querySelector("[data-job-poll]");
+    if (job) pollJob(job);
     void csrf;
     window.__pmReady = true;
   });

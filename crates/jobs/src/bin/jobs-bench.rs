@@ -4,12 +4,15 @@
 //! pm-jobs-bench --database sqlite:///tmp/q.sqlite3?mode=rwc --jobs 20000 --workers 1
 //! pm-jobs-bench --database postgres://postgres@127.0.0.1/pm_bench --jobs 20000 --enqueue-only
 //! peering-manager --database postgres://… worker &  (twice)   then: pm-jobs-bench … --wait
+//! peering-manager --database postgres://… worker &  (twice)   then: pm-jobs-bench … --external
 //! ```
 //!
 //! Modes: default = enqueue N `pm.noop` jobs then run them with W in-process
 //! workers (each with its own pool, as separate processes would) and report
 //! jobs/s; `--enqueue-only` queues and exits; `--wait` measures how fast
-//! external workers empty the queue.
+//! external workers empty the queue; `--external` queues N jobs due 5 s from
+//! now (so already-running worker processes all see them at once) and
+//! measures from that moment until the last one finished.
 
 use std::time::{Duration, Instant};
 
@@ -42,9 +45,17 @@ async fn main() -> anyhow::Result<()> {
     pm_jobs::ensure_schema(&db).await?;
     if !args.iter().any(|a| a == "--wait") {
         let q = SqlQueue::new(db.clone());
+        let external = args.iter().any(|a| a == "--external");
+        let due = if external { pm_db::webhooks::now_ms() + 5000 } else { 0 };
         let t = Instant::now();
         for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-            q.enqueue_many(chunk.iter().map(|_| NewJob::new("pm.noop", serde_json::json!({}))).collect()).await?;
+            q.enqueue_many(
+                chunk
+                    .iter()
+                    .map(|_| NewJob { run_at_ms: due, ..NewJob::new("pm.noop", serde_json::json!({})) })
+                    .collect(),
+            )
+            .await?;
         }
         println!(
             "enqueued {n} jobs in {:.2} s ({:.0}/s)",
@@ -52,6 +63,20 @@ async fn main() -> anyhow::Result<()> {
             n as f64 / t.elapsed().as_secs_f64()
         );
         if args.iter().any(|a| a == "--enqueue-only") {
+            return Ok(());
+        }
+        if external {
+            let wait = due - pm_db::webhooks::now_ms();
+            if wait <= 0 {
+                anyhow::bail!("enqueuing took longer than 5 s; the measurement would be wrong");
+            }
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            let t = Instant::now();
+            while remaining(&db).await > 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let secs = t.elapsed().as_secs_f64();
+            println!("external workers ran {n} jobs in {secs:.2} s: {:.0} jobs/s", n as f64 / secs);
             return Ok(());
         }
         let t = Instant::now();

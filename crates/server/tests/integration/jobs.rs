@@ -288,3 +288,44 @@ fn schedule_specs() {
     assert_eq!(s[3].interval, Some(600));
     assert!(pm_jobs::scheduler::parse_specs("a=not a cron").is_err());
 }
+
+both!(timeouts_fail_jobs_and_status_counts_live_workers, |backend| {
+    let app = TestApp::new(backend).await;
+    assert_eq!(app.get("/api/status/").await.expect(200)["rq-workers-running"], 0);
+    let mut registry = Registry::builtin();
+    registry.add("test.hang", |_ctx| async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(())
+    });
+    registry.set_timeout("test.hang", Duration::from_millis(300));
+    let q = SqlQueue::new(app.db.clone());
+    let hang = q.enqueue(NewJob::new("test.hang", json!({}))).await.unwrap();
+    // The default timeout applies to types without their own.
+    let slow = q.enqueue(NewJob::new("pm.sleep", json!({"seconds": 30}))).await.unwrap();
+    let config = EngineConfig { timeout: Duration::from_millis(600), ..fast_config() };
+    let one = Engine::start(app.db.clone(), config.clone(), registry.clone(), false).await.unwrap();
+    let db = app.db.clone();
+    wait_for(20, "timeouts", || {
+        let db = db.clone();
+        async move { status_of(&db, hang).await == "failed" && status_of(&db, slow).await == "failed" }
+    })
+    .await;
+    let j = app.get(&format!("/api/core/jobs/{hang}/")).await.expect(200);
+    let last = j["data"]["main"]["log"].as_array().unwrap().last().unwrap()[4].as_str().unwrap().to_string();
+    assert_eq!(last, "Job stopped: it ran longer than its timeout of 0.3 s.");
+    let j = app.get(&format!("/api/core/jobs/{slow}/")).await.expect(200);
+    assert!(j["data"]["main"]["log"].to_string().contains("timeout of 0.6 s"), "{j}");
+    assert!(j["completed"].is_string());
+
+    // Live workers, from their heartbeats: this one and a second one.
+    assert_eq!(app.get("/api/status/").await.expect(200)["rq-workers-running"], 1);
+    let two = Engine::start(app.db.clone(), config, registry, false).await.unwrap();
+    let app2 = &app;
+    wait_for(10, "second worker", || async move {
+        app2.get("/api/status/").await.json["rq-workers-running"] == 2
+    })
+    .await;
+    two.stop().await;
+    one.stop().await;
+    assert_eq!(app.get("/api/status/").await.expect(200)["rq-workers-running"], 0, "stopped workers leave");
+});

@@ -15,5 +15,6 @@ mod rules;
 mod ui;
 mod ui_bench;
 mod ui_browser;
+mod ui_jobs;
 mod ui_support;
 mod webhooks;

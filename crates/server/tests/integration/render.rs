@@ -259,10 +259,24 @@ both!(filters, |backend| {
 both!(endpoints_and_includes, |backend| {
     let app = TestApp::new(backend).await;
     let edge1 = demo(&app).await;
+    // The API queues a job and answers 202 with it; a worker renders it.
     let job = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(202);
     assert_eq!(job["name"], "devices.router.render_configuration");
+    assert_eq!(job["status"]["value"], "pending");
+    assert_eq!(job["object_type"], "devices.router");
+    assert_eq!(job["object_id"], edge1);
+    assert_eq!(job["user"]["username"], "admin");
+    let engine = pm_jobs::Engine::start(app.db.clone(), crate::jobs::fast_config(), pm_jobs::Registry::builtin(), false)
+        .await
+        .unwrap();
+    let job = finished(&app, &job).await;
     assert_eq!(job["status"]["value"], "completed");
     assert!(job["output"].as_str().unwrap().contains("autonomous-system 64500;"));
+    let log: Vec<&str> = job["data"]["main"]["log"].as_array().unwrap().iter().map(|l| l[4].as_str().unwrap()).collect();
+    assert_eq!(log, ["Rendering router configuration.", "Router configuration rendered."]);
+    // POST does the same.
+    let posted = app.post(&format!("/api/devices/routers/{edge1}/configuration/"), json!({})).await.expect(202);
+    assert_eq!(finished(&app, &posted).await["output"], job["output"]);
     let raw = app.get(&format!("/api/devices/routers/{edge1}/configuration/?raw")).await;
     assert_eq!(raw.status, 200);
     assert!(raw.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
@@ -280,10 +294,20 @@ both!(endpoints_and_includes, |backend| {
         .create("/api/devices/configurations/", json!({"name": "Main", "template": "{% include_configuration \"Snippet\" %}\n{%- include_configuration 'Broken' %}"}))
         .await;
     app.patch(&format!("/api/devices/routers/{edge1}/"), json!({"configuration_template": main})).await.expect(200);
-    let r = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(400);
-    assert_eq!(r["template"], "configuration::Broken");
-    assert_eq!(r["line"], 2);
-    assert!(r["detail"].as_str().unwrap().contains("Broken"));
+    // The job errs, with the template, line and message in its log and data; no output pretends
+    // to be a configuration. `?raw` answers 400 with the same.
+    let r = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(202);
+    let r = finished(&app, &r).await;
+    assert_eq!(r["status"]["value"], "errored");
+    assert_eq!(r["data"]["error"]["template"], "configuration::Broken");
+    assert_eq!(r["data"]["error"]["line"], 2);
+    let line = r["data"]["main"]["log"][1][4].as_str().unwrap();
+    assert!(line.starts_with("Template error:") && line.contains("Broken") && line.contains("at line 2"), "{line}");
+    assert!(!r["output"].as_str().unwrap().contains("hostname"), "{r}");
+    let raw = app.get(&format!("/api/devices/routers/{edge1}/configuration/?raw")).await.expect(400);
+    assert_eq!(raw["template"], "configuration::Broken");
+    assert_eq!(raw["line"], 2);
+    assert!(raw["detail"].as_str().unwrap().contains("Broken"));
     app.patch(
         &format!("/api/devices/configurations/{broken}/"),
         json!({"template": "-{{ router | connections | length }}"}),
@@ -310,13 +334,31 @@ both!(endpoints_and_includes, |backend| {
         .await;
     let r = app.get(&format!("/api/extras/export-templates/{export}/render-synchronous/")).await.expect(200);
     assert_eq!(r["rendered"], "64500 65010 65020 65030 65040 65050 ");
+    let j = app.get(&format!("/api/extras/export-templates/{export}/render/")).await.expect(202);
+    assert_eq!(j["name"], "extras.exporttemplate.render");
+    assert_eq!(finished(&app, &j).await["output"], "64500 65010 65020 65030 65040 65050 ");
 
     // Rendering needs its own permission.
     let viewer = app.user_with("viewer", &[json!({"object_types": ["devices.router"], "actions": ["view"]})]).await;
     app.request(axum::http::Method::GET, &format!("/api/devices/routers/{edge1}/configuration/"), None, Some(&viewer))
         .await
         .expect(403);
+    engine.stop().await;
 });
+
+/// The job once a worker has finished it (its API representation).
+async fn finished(app: &TestApp, job: &serde_json::Value) -> serde_json::Value {
+    let url = format!("/api/core/jobs/{}/", job["id"]);
+    let t = std::time::Instant::now();
+    loop {
+        let j = app.get(&url).await.expect(200);
+        if !matches!(j["status"]["value"].as_str(), Some("pending" | "scheduled" | "running")) {
+            return j;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "job never finished: {j}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
 
 both!(queries_stay_constant, |backend| {
     // Adding sessions must not add statements: relations load in batches.
@@ -360,4 +402,124 @@ both!(router_configuration_tab, |backend| {
     assert!(page.contains("edge1"), "the viewer sees the router page");
     assert!(!page.contains(">Configuration</a>"), "no Configuration tab without permission");
     assert_eq!(viewer.get(&format!("/devices/routers/{edge1}/configuration/")).await.status.as_u16(), 404);
+});
+
+both!(template_editor_previews_unsaved_text, |backend| {
+    let app = TestApp::new(backend).await;
+    let edge1 = demo(&app).await;
+    let edge2 = id_of(&app, "/api/devices/routers/?name=edge2").await;
+    let router = app.get(&format!("/api/devices/routers/{edge1}/")).await.expect(200);
+    let config = router["configuration_template"]["id"].as_i64().unwrap();
+    let before = app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200);
+
+    // The API renders unsaved text against a router: text, variables; nothing written.
+    let r = app
+        .post("/api/render/preview/", json!({"kind": "configuration", "router": edge1,
+            "template": "host {{ router.hostname }} as {{ local_as.asn }}"}))
+        .await
+        .expect(200);
+    assert_eq!(r["rendered"], "host edge1.demo.example as 64500");
+    let names: Vec<&str> = r["variables"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["router", "local_as", "autonomous_systems", "bgp_groups", "internet_exchange_points", "communities", "routing_policies"]
+    );
+    assert!(r["variables"][0]["fields"].as_array().unwrap().iter().any(|f| f == "hostname"), "{r}");
+    // An error names its line (the variables still come back).
+    let e = app
+        .post("/api/render/preview/", json!({"kind": "configuration", "router": edge2, "name": "draft",
+            "template": "line one\nline two\n{{ router | no_such_filter }}"}))
+        .await
+        .expect(400);
+    assert_eq!(e["line"], 3);
+    assert_eq!(e["template"], "configuration::draft");
+    assert!(e["message"].as_str().unwrap().contains("no_such_filter"), "{e}");
+    assert_eq!(e["variables"].as_array().unwrap().len(), 7);
+    // E-mails against an AS, with the subject; exports over the type's objects.
+    let peer = id_of(&app, "/api/peering/autonomous-systems/?asn=65010").await;
+    let m = app
+        .post("/api/render/preview/", json!({"kind": "email", "autonomous_system": peer,
+            "subject": "Hello AS{{ autonomous_system.asn }}", "template": "{{ autonomous_system.name }}"}))
+        .await
+        .expect(200);
+    assert_eq!(m["subject"], "Hello AS65010");
+    let x = app
+        .post("/api/render/preview/", json!({"kind": "export", "content_type": "peering.autonomoussystem",
+            "template": "{{ dataset | length }}"}))
+        .await
+        .expect(200);
+    assert_eq!(x["rendered"], "6");
+    let bad = app.post("/api/render/preview/", json!({"kind": "configuration", "template": "x"})).await.expect(400);
+    assert_eq!(bad["router"][0], "This field is required.");
+    assert_eq!(app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200), before, "nothing saved");
+    // Rendering a router's configuration needs view_configuration, as everywhere.
+    let viewer = app.user_with("viewer", &[json!({"object_types": ["devices.router", "devices.configuration"], "actions": ["view"]})]).await;
+    app.request(
+        axum::http::Method::POST,
+        "/api/render/preview/",
+        Some(json!({"kind": "configuration", "router": edge1, "template": "{{ router.napalm_password }}"})),
+        Some(&viewer),
+    )
+    .await
+    .expect(403);
+
+    // The editor page: the text, a preview against a router using it, the variables; Save writes.
+    let mut b = crate::ui_support::admin(&app).await;
+    let detail = b.page(&format!("/devices/configurations/{config}/")).await.replace("&#x2f;", "/");
+    assert!(detail.contains(&format!("href=\"/devices/configurations/{config}/editor/\"")));
+    let page = b.page(&format!("/devices/configurations/{config}/editor/")).await;
+    assert!(page.contains("autonomous-system 64500;"), "preview rendered at once");
+    assert!(page.contains(&format!("<option value=\"{edge1}\" selected>edge1</option>")), "a router using it");
+    assert!(page.contains("<code>internet_exchange_points</code>"));
+    let r = b
+        .post(&format!("/devices/configurations/{config}/editor/?router={edge2}"), &[("template", "a\n{{ router.name }}\n{% if %}")])
+        .await;
+    assert_eq!(r.status.as_u16(), 303);
+    let page = b.page(&format!("/devices/configurations/{config}/editor/?router={edge2}")).await;
+    assert!(page.contains("Template saved."));
+    assert!(page.contains("<span class=\"err\">3</span>"), "the error's line is marked");
+    assert!(page.contains(", line 3: "), "{page}");
+    assert_eq!(
+        app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200)["template"],
+        "a\n{{ router.name }}\n{% if %}"
+    );
+    b.post(&format!("/devices/configurations/{config}/editor/"), &[("template", "{{ router.name }}!")]).await;
+    let page = b.page(&format!("/devices/configurations/{config}/editor/?router={edge2}")).await;
+    assert!(page.contains("<pre class=\"json\" id=\"tpl-preview\">edge2!</pre>"), "{page}");
+
+    // E-mail editor: a chosen AS, the subject rendered too.
+    let email = id_of(&app, "/api/messaging/emails/?q=Peering").await;
+    let page = b.page(&format!("/messaging/emails/{email}/editor/?autonomous_system={peer}")).await;
+    assert!(page.contains("Peering request from AS64500"), "subject preview");
+    assert!(page.contains("<code>affiliated_autonomous_systems</code>"));
+});
+
+both!(list_pages_export_through_export_templates, |backend| {
+    let app = TestApp::new(backend).await;
+    demo(&app).await;
+    let export = app
+        .create("/api/extras/export-templates/", json!({"name": "ASN list", "content_type": "peering.autonomoussystem",
+            "template": "{% for a in dataset %}AS{{ a.asn }}\n{% endfor %}"}))
+        .await;
+    app.create("/api/extras/export-templates/", json!({"name": "Routers", "content_type": "devices.router",
+        "template": "{{ dataset | length }}"}))
+    .await;
+    let mut b = crate::ui_support::admin(&app).await;
+    let page = b.page("/autonomous-systems/?asn__gte=65020").await.replace("&#x2f;", "/").replace("&amp;", "&");
+    // The menu lists this model's templates only, with the current filters.
+    assert!(page.contains(&format!("href=\"/autonomous-systems/?asn__gte=65020&export_template={export}\"")), "{page}");
+    assert!(page.contains(" download>ASN list</a>") && !page.contains(" download>Routers</a>"));
+    let r = b.get(&format!("/autonomous-systems/?asn__gte=65020&export_template={export}")).await;
+    assert_eq!(r.status.as_u16(), 200);
+    assert_eq!(r.headers["content-disposition"], "attachment; filename=\"ASN_list.txt\"");
+    assert_eq!(r.text, "AS65020\nAS65030\nAS65040\nAS65050\n");
+    // Another model's template is not offered here; a broken one names its line.
+    let routers = id_of(&app, "/api/extras/export-templates/?name=Routers").await;
+    assert_eq!(b.get(&format!("/autonomous-systems/?export_template={routers}")).await.status.as_u16(), 404);
+    app.patch(&format!("/api/extras/export-templates/{export}/"), json!({"template": "ok\n{{ dataset | nope }}"}))
+        .await
+        .expect(200);
+    let r = b.get(&format!("/autonomous-systems/?export_template={export}")).await;
+    assert_eq!(r.status.as_u16(), 400);
+    assert!(r.text.contains("line 2"), "{}", r.text);
 });

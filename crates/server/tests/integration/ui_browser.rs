@@ -1,7 +1,8 @@
 //! End to end in a real headless Chromium (Debian's `chromium` +
 //! `chromium-driver`), driven over the WebDriver protocol: log in, create an
 //! AS through the form, find it through global search, edit it, see the edit
-//! in its change log, bulk-delete it. A screenshot of each main page type is
+//! in its change log, bulk-delete it; a job page following its job live; the
+//! template editor previewing as one types. A screenshot of each main page type is
 //! written to `screenshots/` at the workspace root (or `PM_SCREENSHOT_DIR`).
 
 use std::net::SocketAddr;
@@ -220,13 +221,17 @@ fn decode_base64(s: &str) -> Vec<u8> {
 
 /// The real server on a random local port.
 async fn serve() -> String {
+    serve_with_db().await.0
+}
+
+async fn serve_with_db() -> (String, pm_db::Db) {
     install_crypto();
     let url = fresh_url(Backend::Sqlite).await;
     let db = pm_db::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
     let state = pm_web::AppState {
-        db,
+        db: db.clone(),
         settings: Arc::new(pm_db::Settings::default()),
         config: Arc::new(pm_web::WebConfig::default()),
     };
@@ -236,7 +241,7 @@ async fn serve() -> String {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), db)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,5 +321,66 @@ async fn chromium_login_create_search_edit_changelog_bulk_delete() {
     d.wait_text("data-theme=\"dark\"").await;
     d.goto("/core/changelog/").await;
     d.screenshot("changelog-list-dark").await;
+    d.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_live_job_page_and_template_editor() {
+    use pm_jobs::{Engine, JobQueue, NewJob, Registry, SqlQueue};
+    let (base, db) = serve_with_db().await;
+    let Some(d) = Driver::start(base).await else { return };
+    d.goto("/login/").await;
+    d.fill("#id_username", "admin").await;
+    d.fill("#id_password", "admin-password").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("Welcome, admin").await;
+
+    // A pending job: the page follows it without being reloaded, then shows the result.
+    let job = SqlQueue::new(db.clone()).enqueue(NewJob::new("pm.sleep", json!({"seconds": 3}))).await.unwrap();
+    d.goto(&format!("/core/jobs/{job}/")).await;
+    d.wait_text(">Pending</span>").await;
+    d.script("window.__sameDocument = true; return 1;").await;
+    let engine = Engine::start(db.clone(), crate::jobs::fast_config(), Registry::builtin(), false).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let s = d
+            .script(
+                "return [window.__sameDocument === true, document.getElementById('job-status').textContent, \
+                 document.querySelector('#job-progress .label').textContent];",
+            )
+            .await;
+        if s[0] == true && s[1] == "Running" && s[2].as_str().is_some_and(|p| p.ends_with("/ 3")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the job page never showed the running job live: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d.screenshot("job-running").await;
+    d.wait_text("Done sleeping.").await;
+    d.wait_text(">Completed</span>").await;
+    assert!(d.source().await.contains("/rerun/"), "re-run offered once finished");
+    engine.stop().await;
+
+    // The template editor previews what is typed, and marks an error's line.
+    assert!(pm_db::demo::load(&db, &pm_db::Settings::default()).await.unwrap());
+    let row = pm_jobs::sql::query_one(
+        &db.conn,
+        "SELECT configuration_template_id FROM devices_router WHERE name = 'edge1'",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let config: i64 = row.try_get_by_index(0).unwrap();
+    d.goto(&format!("/devices/configurations/{config}/editor/")).await;
+    d.wait_text("autonomous-system 64500;").await;
+    d.fill("#tpl-text", "host {{ router.name }}").await;
+    d.wait_text("<pre class=\"json\" id=\"tpl-preview\">host edge1</pre>").await;
+    d.fill("#tpl-text", "one\ntwo\n{% if %}").await;
+    d.wait_text("<span class=\"err\">3</span>").await;
+    let error = d.script("var e = document.getElementById('tpl-error'); return [e.hidden, e.textContent];").await;
+    assert_eq!(error[0], false);
+    assert!(error[1].as_str().unwrap().contains(", line 3: "), "{error}");
+    d.screenshot("template-editor").await;
     d.quit().await;
 }

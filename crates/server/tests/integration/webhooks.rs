@@ -433,3 +433,51 @@ both!(tls_verification, |backend| {
     engine.stop().await;
     let _ = Duration::from_secs(0);
 });
+
+both!(cascaded_deletions_send_their_delete_events, |backend| {
+    let app = TestApp::new(backend).await;
+    let fx = crate::crud::fixtures(&app).await;
+    let rx = Receiver::start(vec![]).await;
+    app.post(
+        "/api/extras/webhooks/",
+        json!({"name": "Deletions", "content_types": ["peering.autonomoussystem", "peering.directpeeringsession"],
+               "type_delete": true, "payload_url": format!("{}/deleted", rx.url)}),
+    )
+    .await
+    .expect(201);
+    let mut sessions = vec![];
+    for n in 0..3 {
+        let id = app
+            .create(
+                "/api/peering/direct-peering-sessions/",
+                json!({"local_autonomous_system": fx.local_as, "autonomous_system": fx.peer_as,
+                       "relationship": fx.relationship, "ip_address": format!("198.51.100.{}/31", 2 * n + 1)}),
+            )
+            .await;
+        sessions.push(id);
+    }
+    // Deleting the peer AS deletes its sessions: one event for the AS, then one per session.
+    app.delete(&format!("/api/peering/autonomous-systems/{}/", fx.peer_as), None).await.expect(204);
+    app.get(&format!("/api/peering/direct-peering-sessions/{}/", sessions[0])).await.expect(404);
+    let engine = Engine::start(app.db.clone(), engine_config(), Registry::builtin(), false).await.unwrap();
+    let hits = rx.wait(4, 30).await;
+    idle(&app.db).await;
+    engine.stop().await;
+    let bodies: Vec<Json> = rx.hits().iter().map(|h| serde_json::from_str(&h.body).unwrap()).collect();
+    assert_eq!(hits.len(), 4, "{bodies:?}");
+    let as_event = bodies.iter().find(|b| b["model"] == "autonomoussystem").expect("the AS's event");
+    assert_eq!(as_event["event"], "delete");
+    assert_eq!(as_event["data"]["asn"], 65001);
+    let mut seen: Vec<i64> = bodies
+        .iter()
+        .filter(|b| b["model"] == "directpeeringsession")
+        .map(|b| {
+            assert_eq!(b["event"], "delete");
+            assert_eq!(b["data"]["autonomous_system"]["id"], fx.peer_as, "data taken before the delete");
+            assert_eq!(b["username"], "admin");
+            b["data"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, sessions);
+});

@@ -26,7 +26,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/status/", get(status))
         .route("/api/schema/", get(openapi::schema))
         .route("/api/users/userpref/", get(userpref::get).patch(userpref::patch))
-        .route("/api/devices/routers/{id}/configuration/", get(render::router_configuration))
+        .route(
+            "/api/devices/routers/{id}/configuration/",
+            get(render::router_configuration).post(render::router_configuration),
+        )
+        .route("/api/render/preview/", axum::routing::post(render::preview))
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
         .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))
@@ -67,7 +71,7 @@ async fn status(
         "implementation": format!("peering-manager-rs {}", env!("CARGO_PKG_VERSION")),
         "database": backend,
         "installed-apps": {},
-        "rq-workers-running": 0,
+        "rq-workers-running": pm_jobs::workers_running(&state.db).await,
     }))
     .into_response())
 }

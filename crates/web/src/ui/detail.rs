@@ -160,8 +160,10 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         "return_url": full_path,
         "created": j.get("created").and_then(Json::as_str).map(render::fmt_time),
         "updated": j.get("updated").and_then(Json::as_str).map(render::fmt_time),
+        "editor_url": super::editor::kind(m).map(|_| format!("{base}editor/")),
     });
     let extra = match tab {
+        None if m.label() == "core.job" => json!({"job": super::jobs::job_tab(ctx, id, &j)}),
         None => main_tab(ctx, m, &obj, &j).await?,
         Some("changelog") => changelog_tab(ctx, m, id).await?,
         Some("config-context") => config_context_tab(ctx, m, id, &j).await?,

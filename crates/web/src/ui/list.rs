@@ -20,7 +20,7 @@ use super::render::{self, Column, esc};
 use super::{Ctx, UiResult, redirect};
 
 /// Query keys that shape the page rather than filter it.
-pub const UI_KEYS: &[&str] = &["page", "per_page", "sort", "export", "return_url", "_", "ordering", "limit", "offset"];
+pub const UI_KEYS: &[&str] = &["page", "per_page", "sort", "export", "export_template", "return_url", "_", "ordering", "limit", "offset"];
 
 /// One page of objects: the caller's view scope, `params` (API filters) and an extra condition.
 pub struct Fetched {
@@ -524,6 +524,9 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     if ctx.query_get("export").as_deref() == Some("csv") {
         return super::transfer::export(ctx, m).await;
     }
+    if let Some(t) = ctx.query_get("export_template") {
+        return super::transfer::export_with_template(ctx, m, &t).await;
+    }
     // Page size and sort order are remembered per user.
     let mut prefs_changed = false;
     if let Some(n) = ctx.query_get("per_page").and_then(|v| v.parse::<u64>().ok()).filter(|n| (1..=1000).contains(n)) {
@@ -618,6 +621,7 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
     };
     let filters = filter_form(ctx, m, &query).await?;
     let path = meta::ui_path(m).unwrap_or("/");
+    let export_templates = super::transfer::export_templates(ctx, m).await?;
     let first = (page - 1) * per_page + 1;
     let last = (first + fetched.objs.len() as u64).saturating_sub(1);
     ctx.render(
@@ -644,6 +648,10 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
             "query_pairs": params.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
             "all_columns": all_columns,
             "export_url": format!("{path}{}", with(&[("export", "csv".into())])),
+            "export_templates": export_templates
+                .iter()
+                .map(|(id, name)| json!({"name": name, "url": format!("{path}{}", with(&[("export_template", id.to_string())]))}))
+                .collect::<Vec<_>>(),
         }),
     )
     .await

@@ -247,6 +247,13 @@ pub static METAS: &[Meta] = &[
         display_columns: &["job_id", "name"],
         ..DEFAULT
     },
+    Meta {
+        label: "core.jobschedule",
+        path: Some("/core/job-schedules/"),
+        columns: &["name", "enabled", "interval_seconds", "cron", "last_run", "next_run", "last_job"],
+        title: Some("Job Schedules"),
+        ..DEFAULT
+    },
 ];
 
 /// The UI metadata of a model (defaults when it has none).
@@ -363,6 +370,7 @@ pub static NAV: &[NavGroup] = &[
         items: &[
             item("Data Sources", "/core/data-sources/"),
             item("Jobs", "/core/jobs/"),
+            item("Job Schedules", "/core/job-schedules/"),
             item("Webhooks", "/extras/webhooks/"),
             item("Journal Entries", "/extras/journal-entries/"),
             item("Change Log", "/core/changelog/"),
@@ -378,7 +386,18 @@ pub static NAV: &[NavGroup] = &[
             item("Tags", "/extras/tags/"),
         ],
     },
+    NavGroup {
+        label: "Admin",
+        icon: "admin",
+        items: &[
+            NavItem { label: "System", url: "/core/system/", staff: true },
+            NavItem { label: "Background Tasks", url: "/core/background-queues/", staff: true },
+        ],
+    },
 ];
+
+/// Hand-written pages in the sidebar (the others are model lists).
+const PAGES: &[&str] = &["/core/system/", "/core/background-queues/"];
 
 /// Global search order (spec §9.7), then what else is worth finding.
 pub const SEARCH_ORDER: &[&str] = &[
@@ -420,7 +439,8 @@ pub fn short_plural(model: &Model) -> String {
 /// Whether a sidebar entry has a page behind it.
 pub fn nav_available(url: &str) -> bool {
     static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
+    PAGES.contains(&url)
+        || PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
 }
 
 #[cfg(test)]

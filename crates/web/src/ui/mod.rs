@@ -7,12 +7,15 @@
 mod account;
 mod bulk;
 mod detail;
+mod editor;
 mod form;
 mod home;
+mod jobs;
 mod list;
 pub mod meta;
 mod render;
 mod search;
+mod system;
 mod templates;
 mod transfer;
 
@@ -41,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/user/api-tokens/", any(|req: Req| page(req, P::Tokens)))
         .route("/user/api-tokens/add/", any(|req: Req| page(req, P::TokenAdd)))
         .route("/user/api-tokens/{id}/delete/", any(|Path(id): Path<i64>, req: Req| page(req, P::TokenDelete(id))))
+        .route("/core/system/", get(|req: Req| page(req, P::System)))
+        .route("/core/background-queues/", get(|req: Req| page(req, P::BackgroundTasks)))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
@@ -341,6 +346,8 @@ enum P {
     Tokens,
     TokenAdd,
     TokenDelete(i64),
+    System,
+    BackgroundTasks,
     Model(&'static Model, Vec<String>),
 }
 
@@ -359,6 +366,8 @@ async fn page(req: Req, which: P) -> Response {
         P::Tokens => account::tokens(&mut ctx).await,
         P::TokenAdd => account::token_add(&mut ctx).await,
         P::TokenDelete(id) => account::token_delete(&mut ctx, id).await,
+        P::System => system::system(&mut ctx).await,
+        P::BackgroundTasks => system::background_tasks(&mut ctx).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
     };
     match result {
@@ -394,6 +403,9 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
         ["edit"] if post && m.writable() => bulk::edit(ctx, m).await,
         ["delete"] if post => bulk::delete(ctx, m).await,
         [n] if meta.detail => detail::detail(ctx, m, id(n)?, None).await,
+        [n, "cancel"] if post && m.label() == "core.job" => jobs::cancel(ctx, id(n)?).await,
+        [n, "rerun"] if post && m.label() == "core.job" => jobs::rerun(ctx, id(n)?).await,
+        [n, "editor"] if editor::kind(m).is_some() => editor::editor(ctx, m, id(n)?).await,
         [n, "edit"] if m.writable() => form::edit(ctx, m, Some(id(n)?)).await,
         [n, "delete"] => form::delete(ctx, m, id(n)?).await,
         [n, tab] if meta.detail => detail::detail(ctx, m, id(n)?, Some(tab)).await,

@@ -161,6 +161,14 @@ pub fn fmt_time(s: &str) -> String {
     }
 }
 
+/// `2026-11-22T05:24:53.123456Z` → `2026-11-22 05:24:53` (job timestamps and log lines).
+pub fn fmt_time_seconds(s: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => s.to_string(),
+    }
+}
+
 pub const NONE: &str = "<span class=\"muted\">—</span>";
 
 /// A nested object (`{id, display, ...}`) as a link to its page.

@@ -34,6 +34,9 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "tokens.html",
     "token_add.html",
     "token_delete.html",
+    "editor.html",
+    "system.html",
+    "background_tasks.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[

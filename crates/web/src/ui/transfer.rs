@@ -53,6 +53,55 @@ pub async fn export(ctx: &mut Ctx, m: &'static Model) -> UiResult {
         .into_response())
 }
 
+/// Export templates of this model the user may use, for the list's "Export" menu.
+pub async fn export_templates(ctx: &Ctx, m: &'static Model) -> Result<Vec<(i64, String)>, AppError> {
+    let et = registry::model("extras.exporttemplate").expect("known model");
+    let Some(scope) = ctx.perms().scope(et, "view") else { return Ok(vec![]) };
+    use sea_query::{Expr, ExprTrait};
+    let cond = Condition::all().add(scope).add(Expr::col("content_type_id").eq(registry::ct_id(m)));
+    let rows = pm_db::load::fetch(&ctx.db().conn, et, cond, &[("name", false)], Some(100), 0).await?;
+    Ok(rows.iter().map(|r| (r.id, r.text("name").to_string())).collect())
+}
+
+/// `P/?<filters>&export_template=<id>`: the filtered list through an export
+/// template of this model, downloaded as a file.
+pub async fn export_with_template(ctx: &mut Ctx, m: &'static Model, template: &str) -> UiResult {
+    let tid: i64 = template.parse().map_err(|_| AppError::NotFound("No such export template.".into()))?;
+    if !export_templates(ctx, m).await?.iter().any(|(id, _)| *id == tid) {
+        return Err(AppError::NotFound("No export template of this object type matches the given query.".into()));
+    }
+    let (tpl, _) = ops::retrieve(
+        ctx.db(),
+        ctx.perms(),
+        registry::model("extras.exporttemplate").unwrap(),
+        tid,
+        pm_db::load::Mode::Brief,
+    )
+    .await?;
+    let params = list::filter_params(&ctx.query());
+    let fetched = list::fetch(ctx, m, &params, Condition::all(), None, Some(MAX_EXPORT), 0).await?;
+    let ids = fetched.objs.iter().map(|o| o.id).collect();
+    let text = match pm_render::preview::render_export_objects(ctx.db(), tid, ids).await {
+        Ok(t) => t,
+        Err(pm_render::RenderError::Template(t)) => return Err(AppError::BadRequest(t.to_string())),
+        Err(pm_render::RenderError::NotFound(msg)) => return Err(AppError::NotFound(msg)),
+        Err(pm_render::RenderError::Internal(msg)) => return Err(AppError::Internal(anyhow::anyhow!(msg))),
+    };
+    let stem: String = tpl
+        .text("name")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.txt\"")),
+        ],
+        text,
+    )
+        .into_response())
+}
+
 /// A CSV cell for a field → the API's JSON value. Related objects may be
 /// given by id, or by slug / name (or ASN for autonomous systems).
 fn csv_value(f: &pm_db::model::Field, raw: &str) -> Option<Json> {
