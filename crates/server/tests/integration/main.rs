@@ -10,6 +10,7 @@ mod cli;
 mod crud;
 mod filters;
 mod jobs;
+mod peeringdb;
 mod render;
 mod rules;
 mod ui;
