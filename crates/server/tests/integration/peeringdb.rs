@@ -88,3 +88,83 @@ both!(hidden_peers_keep_their_ids, |backend| {
         .await;
     assert_eq!(bad.status.as_u16(), 400, "{}", bad.text);
 });
+
+// ---------------------------------------------------------------- the sync
+
+use pm_peeringdb::fake::{Fault, FakePeeringDb};
+use pm_peeringdb::{Client, ClientConfig};
+
+const KEY: &str = "test-api-key";
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/peeringdb")
+}
+
+/// A fake PeeringDB serving the fixtures (24 objects).
+async fn fake() -> FakePeeringDb {
+    let fake = FakePeeringDb::start(Some(KEY)).await;
+    assert_eq!(fake.load_dir(&fixtures()).unwrap(), 24);
+    fake
+}
+
+fn config(fake: &FakePeeringDb) -> ClientConfig {
+    ClientConfig {
+        base_url: fake.url(),
+        api_key: Some(KEY.into()),
+        attempts: 3,
+        backoff: std::time::Duration::from_millis(10),
+        ..ClientConfig::default()
+    }
+}
+
+async fn sync(app: &TestApp, fake: &FakePeeringDb) -> pm_peeringdb::Report {
+    let client = Client::new(config(fake)).unwrap();
+    pm_peeringdb::synchronise(&app.db, &client, &pm_peeringdb::sync::Quiet).await.unwrap()
+}
+
+fn counts(r: &pm_peeringdb::Report) -> (u64, u64, u64) {
+    let t = r.totals();
+    (t.created, t.updated, t.deleted)
+}
+
+both!(first_sync_fills_the_cache, |backend| {
+    let app = TestApp::new(backend).await;
+    let fake = fake().await;
+    let report = sync(&app, &fake).await;
+    assert_eq!(counts(&report), (24, 0, 0));
+    assert!(report.failed().is_empty());
+    // The wire: every namespace once, in order, everything since 0, with the key.
+    let seen = fake.seen();
+    let order: Vec<&str> = seen.iter().map(|s| s.ns.as_str()).collect();
+    assert_eq!(
+        order,
+        ["org", "campus", "fac", "carrier", "carrierfac", "net", "ix", "ixfac", "ixlan", "ixpfx", "netfac", "netixlan", "poc"]
+    );
+    assert!(seen.iter().all(|s| s.since == Some(0) && s.depth.as_deref() == Some("0")));
+    assert!(seen.iter().all(|s| s.authorization.as_deref() == Some("Api-Key test-api-key")));
+    assert!(seen[0].user_agent.as_deref().unwrap_or("").starts_with("peering-manager"));
+
+    let stats = app.get("/api/peeringdb/cache/statistics/").await.expect(200);
+    assert_eq!(stats["org-count"], 5);
+    assert_eq!(stats["net-count"], 2);
+    assert_eq!(stats["carrierfac-count"], 2);
+    assert_eq!(stats["sync-count"], 1);
+    let net = &app.get("/api/peeringdb/networks/?asn=2602").await.expect(200)["results"][0];
+    assert_eq!(net["name"], "Fondation RESTENA");
+    assert_eq!(net["irr_as_set"], "AS-RESTENA");
+    assert_eq!(net["org"]["id"], 6428);
+    let netixlan = app.get("/api/peeringdb/network-ixlans/11709/").await.expect(200);
+    assert_eq!((netixlan["net"].clone(), netixlan["ixlan"].clone()), (json!(4840), json!(297)));
+    assert_eq!(netixlan["ipaddr6"], "2001:7f8:4c::a2a:1/128");
+    let pfx = app.get("/api/peeringdb/ixlan-prefixes/?ixlan_id=297").await.expect(200);
+    assert_eq!(pfx["count"], 2);
+    assert_eq!(pfx["results"][0]["ixlan"]["ix"]["name"], "LU-CIX", "nested ixlan with its ix");
+    let syncs = app.get("/api/peeringdb/synchronisations/").await.expect(200);
+    assert_eq!(syncs["results"][0]["created"], 24);
+    assert!(syncs["results"][0]["time"].is_string());
+
+    // Nothing changed since: nothing recorded.
+    let again = sync(&app, &fake).await;
+    assert_eq!(counts(&again), (0, 0, 0));
+    assert_eq!(app.count("/api/peeringdb/synchronisations/").await, 1);
+});
