@@ -221,10 +221,15 @@ async fn serve(
     if drop_mid_body {
         // Half the body, then an error: the server closes the connection
         // before the chunked body is complete.
+        use futures::StreamExt;
         let half = body.as_bytes()[..body.len() / 2].to_vec();
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            vec![Ok(half), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "dropped on purpose"))];
-        let stream = futures::stream::iter(chunks);
+        // The pause lets the headers and the first half reach the client.
+        let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(half) }).chain(futures::stream::once(
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "dropped on purpose"))
+            },
+        ));
         return ([("content-type", "application/json")], Body::from_stream(stream)).into_response();
     }
     ([("content-type", "application/json")], Body::from(body)).into_response()
