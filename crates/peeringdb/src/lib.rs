@@ -16,6 +16,8 @@ pub mod apply;
 pub mod autonomous;
 pub mod client;
 #[cfg(feature = "fake")]
+pub mod dataset;
+#[cfg(feature = "fake")]
 pub mod fake;
 pub mod flush;
 pub mod job;

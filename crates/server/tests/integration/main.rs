@@ -16,5 +16,5 @@ mod rules;
 mod ui;
 mod ui_bench;
 mod ui_browser;
-mod ui_support;
+pub mod ui_support;
 mod webhooks;

@@ -442,3 +442,41 @@ both!(cli_sync_reports_and_fails_loudly, |backend| {
     let stats = pm_peeringdb::stats::statistics(&db).await.unwrap();
     assert_eq!(stats["net-count"], 0, "flushed");
 });
+
+both!(ui_page_updates_clears_and_shows_the_diff, |backend| {
+    use crate::ui_support::{admin, location};
+    let app = TestApp::new(backend).await;
+    let fake = fake().await;
+    let mut b = admin(&app).await;
+    let html = b.page("/peeringdb/").await;
+    assert!(html.contains("Never synchronised") && html.contains("Update local cache"), "{html}");
+    assert!(b.page("/").await.contains(">PeeringDB</a>"), "in the sidebar");
+
+    sync(&app, &fake).await;
+    fake.update("net", 4840, json!({"name": "RESTENA"}), "2024-03-01T10:00:00Z");
+    sync(&app, &fake).await;
+    let html = b.page("/peeringdb/").await;
+    assert!(html.contains("Last synchronised"));
+    let syncs = app.get("/api/peeringdb/synchronisations/").await.expect(200);
+    let latest = syncs["results"][0]["id"].as_i64().unwrap();
+    assert!(html.contains(&format!("/peeringdb/synchronisations/{latest}/")));
+    let diff = b.page(&format!("/peeringdb/synchronisations/{latest}/")).await;
+    assert!(diff.contains("AS2602 RESTENA") && diff.contains("Fondation RESTENA"), "{diff}");
+
+    // The Update button queues the job; Clear empties the cache.
+    let r = b.post("/peeringdb/", &[("_action", "update")]).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    assert_eq!(app.count("/api/core/jobs/?name=peeringdb.synchronise").await, 1);
+    let r = b.post("/peeringdb/", &[("_action", "clear")]).await;
+    assert_eq!(location(&r), "/peeringdb/");
+    assert_eq!(app.count("/api/peeringdb/networks/").await, 0);
+
+    // The AS list's bulk action refreshes the selected ASes.
+    sync(&app, &fake).await;
+    let id = app.create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "old"})).await;
+    assert!(b.page("/autonomous-systems/").await.contains("Synchronise with PeeringDB"));
+    let sid = id.to_string();
+    let r = b.post("/autonomous-systems/sync-with-peeringdb/", &[("pk", sid.as_str()), ("return_url", "/autonomous-systems/")]).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{id}/")).await.expect(200)["name"], "RESTENA");
+});

@@ -669,6 +669,11 @@ pub fn model_info(ctx: &Ctx, m: &'static Model) -> Json {
         "can_change": m.writable() && perms.allows(m, "change"),
         "can_delete": !m.read_only() && meta.delete && perms.allows(m, "delete"),
         "change_log": m.features.change_log,
+        "bulk_actions": if m.writable() && perms.allows(m, "change") {
+            meta.bulk_actions.iter().map(|a| json!({"slug": a.slug, "label": a.label})).collect()
+        } else {
+            vec![]
+        },
     })
 }
 

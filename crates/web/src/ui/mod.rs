@@ -11,6 +11,7 @@ mod form;
 mod home;
 mod list;
 pub mod meta;
+mod peeringdb;
 mod render;
 mod search;
 mod templates;
@@ -41,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/user/api-tokens/", any(|req: Req| page(req, P::Tokens)))
         .route("/user/api-tokens/add/", any(|req: Req| page(req, P::TokenAdd)))
         .route("/user/api-tokens/{id}/delete/", any(|Path(id): Path<i64>, req: Req| page(req, P::TokenDelete(id))))
+        .route("/peeringdb/", any(|req: Req| page(req, P::Peeringdb)))
+        .route("/peeringdb/synchronisations/{id}/", get(|Path(id): Path<i64>, req: Req| page(req, P::Synchronisation(id))))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
@@ -341,6 +344,8 @@ enum P {
     Tokens,
     TokenAdd,
     TokenDelete(i64),
+    Peeringdb,
+    Synchronisation(i64),
     Model(&'static Model, Vec<String>),
 }
 
@@ -359,6 +364,8 @@ async fn page(req: Req, which: P) -> Response {
         P::Tokens => account::tokens(&mut ctx).await,
         P::TokenAdd => account::token_add(&mut ctx).await,
         P::TokenDelete(id) => account::token_delete(&mut ctx, id).await,
+        P::Peeringdb => peeringdb::page(&mut ctx).await,
+        P::Synchronisation(id) => peeringdb::synchronisation(&mut ctx, id).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
     };
     match result {
@@ -393,6 +400,7 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
         ["import"] if meta.add && m.writable() => transfer::import(ctx, m).await,
         ["edit"] if post && m.writable() => bulk::edit(ctx, m).await,
         ["delete"] if post => bulk::delete(ctx, m).await,
+        [action] if post && meta.bulk_actions.iter().any(|a| a.slug == *action) => bulk::action(ctx, m, action).await,
         [n] if meta.detail => detail::detail(ctx, m, id(n)?, None).await,
         [n, "edit"] if m.writable() => form::edit(ctx, m, Some(id(n)?)).await,
         [n, "delete"] => form::delete(ctx, m, id(n)?).await,

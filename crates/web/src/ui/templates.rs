@@ -34,6 +34,8 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "tokens.html",
     "token_add.html",
     "token_delete.html",
+    "peeringdb.html",
+    "peeringdb_sync.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[
