@@ -483,3 +483,74 @@ pub async fn since<C: ConnectionTrait>(db: &C, ns: &Namespace) -> AppResult<i64>
     };
     Ok(t.map(|t| t.timestamp()).unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::namespaces::by_tag;
+
+    fn parse(tag: &str, records: Json) -> (Plan, Batch) {
+        let plan = Plan::new(by_tag(tag).unwrap());
+        let body = json!({"data": records, "meta": {"generated": 1700000000.5}, "extra": [1]}).to_string();
+        let batch = plan.parse(body.as_bytes()).unwrap();
+        (plan, batch)
+    }
+
+    fn cell<'a>(plan: &Plan, r: &'a Record, name: &str) -> &'a Cell {
+        &r.cells[plan.index(name).unwrap()]
+    }
+
+    #[test]
+    fn keys_map_exactly() {
+        // The fields Peering Manager's substring matching loses are kept.
+        let (plan, b) = parse(
+            "ixlan",
+            json!([{"id": 1, "ix_id": 7, "name": "", "ixf_ixp_member_list_url": "https://ix/members.json",
+                    "ixf_ixp_member_list_url_visible": "Public", "mtu": 9000, "unknown": {"x": 1}, "status": "ok"}]),
+        );
+        assert_eq!(b.generated, Some(1700000000.5));
+        let r = &b.records[0];
+        assert_eq!(cell(&plan, r, "ix"), &Cell::Int(7));
+        assert_eq!(cell(&plan, r, "ixf_ixp_member_list_url"), &Cell::Text("https://ix/members.json".into()));
+        assert_eq!(cell(&plan, r, "ixf_ixp_member_list_url_visible"), &Cell::Text("Public".into()));
+        assert_eq!(cell(&plan, r, "mtu"), &Cell::Int(9000));
+
+        let (plan, b) = parse(
+            "netixlan",
+            json!([{"id": 2, "net_id": 4, "ixlan_id": 5, "ix_id": 99, "name": "x", "net_side_id": 11, "ix_side": 12,
+                    "ipaddr4": "192.0.2.1", "ipaddr6": null, "asn": 64500}]),
+        );
+        let r = &b.records[0];
+        assert_eq!(cell(&plan, r, "net"), &Cell::Int(4));
+        assert_eq!(cell(&plan, r, "net_side"), &Cell::Int(11));
+        assert_eq!(cell(&plan, r, "ix_side"), &Cell::Int(12), "bare `ix_side` holding the id");
+        assert_eq!(cell(&plan, r, "ipaddr4"), &Cell::Text("192.0.2.1".into()), "as PeeringDB sends it");
+        assert_eq!(cell(&plan, r, "ipaddr6"), &Cell::Null);
+        assert_eq!(cell(&plan, r, "operational"), &Cell::Bool(true), "missing → default");
+    }
+
+    #[test]
+    fn facility_campus_is_ignored_and_lists_are_joined() {
+        let (plan, b) = parse(
+            "fac",
+            json!([{"id": 3, "org_id": 1, "campus_id": 9, "name": "DC", "latitude": 49.6, "name_long": null,
+                    "available_voltage_services": ["48 VDC", "230 VAC"]}]),
+        );
+        let r = &b.records[0];
+        assert_eq!(cell(&plan, r, "campus"), &Cell::Null);
+        assert_eq!(cell(&plan, r, "available_voltage_services"), &Cell::Text("48 VDC,230 VAC".into()));
+        assert_eq!(cell(&plan, r, "latitude"), &Cell::Text("49.6".into()));
+        assert_eq!(cell(&plan, r, "name_long"), &Cell::Text("".into()), "null → the column's default");
+    }
+
+    #[test]
+    fn deletions_and_bad_records() {
+        let (_, b) = parse("net", json!([{"id": 5, "status": "deleted"}, {"name": "no id"}, {"id": 6, "asn": 1}]));
+        assert_eq!(b.records.len(), 2);
+        assert!(b.records[0].deleted);
+        assert_eq!(b.rejected, 1);
+        let plan = Plan::new(by_tag("net").unwrap());
+        assert!(plan.parse(b"{\"data\": [{\"id\": 1}").is_err(), "a body cut short is an error");
+        assert!(plan.parse(b"{\"meta\": {}}").is_err(), "no data");
+    }
+}

@@ -192,26 +192,29 @@ pub fn generate(fake: &FakePeeringDb, s: &Sizes) {
     }
 }
 
-/// Change `n` records (updates, creations and deletions across namespaces)
-/// stamped `at`, as a day of PeeringDB activity would.
-pub fn change(fake: &FakePeeringDb, s: &Sizes, n: i64, at: &str) {
+/// Change `n` distinct records (updates, creations and deletions across
+/// namespaces) stamped `at`, as a day of PeeringDB activity would; each
+/// `round` changes other values and objects than the previous ones.
+pub fn change(fake: &FakePeeringDb, s: &Sizes, n: i64, at: &str, round: i64) {
     let quarter = n / 4;
     for k in 0..quarter {
-        fake.update("net", 1 + k * 97 % s.net, json!({"name": format!("Renamed network {k}"), "info_prefixes4": 999}), at);
-        fake.update("netixlan", 1 + k * 89 % s.netixlan, json!({"speed": 100_000}), at);
-        fake.update("poc", 1 + k * 83 % s.poc, json!({"email": format!("new{k}@example.net")}), at);
+        let name = format!("Renamed network {k} ({round})");
+        fake.update("net", 1 + k * 97 % s.net, json!({"name": name, "info_prefixes4": 900 + round}), at);
+        fake.update("netixlan", 1 + k * 89 % s.netixlan, json!({"speed": 100_000 + round}), at);
+        fake.update("poc", 1 + k * 83 % s.poc, json!({"email": format!("new{k}-{round}@example.net")}), at);
     }
     let rest = n - 3 * quarter;
     for k in 0..rest {
         if k % 2 == 0 {
-            let id = s.netixlan + 1 + k;
+            let id = s.netixlan + 1 + round * rest + k;
             fake.put("netixlan", json!({
                 "id": id, "status": "ok", "created": at, "updated": at, "net_id": 1, "ix_id": 1, "ixlan_id": 1,
                 "name": "x", "notes": "", "speed": 1000, "asn": 100_001, "ipaddr4": null,
                 "ipaddr6": format!("2001:db8::{:x}", id), "is_rs_peer": false, "bfd_support": false, "operational": true,
             }));
         } else {
-            fake.delete("netixlan", 2 + k * 71 % (s.netixlan - 2), at);
+            // Far from the updated ones (ids below 100 × 89).
+            fake.delete("netixlan", s.netixlan / 2 + round * rest + k, at);
         }
     }
 }

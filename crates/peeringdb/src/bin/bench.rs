@@ -23,11 +23,12 @@ struct Run {
     summary: String,
 }
 
-/// Run the CLI and wait for it with `wait4`, which returns the child's own
-/// peak resident set size.
+/// Run the CLI, reading its `VmHWM` (peak resident set of the process's own
+/// memory, fresh after `exec`) until it exits. `wait4`'s `ru_maxrss` would
+/// count this benchmark's own memory, which the child shared until `exec`.
 fn run_child(bin: &PathBuf, db: &str, url: &str) -> Run {
     let started = Instant::now();
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .args(["--database", db, "peeringdb", "sync"])
         .env("PM_PEERINGDB_URL", url)
         .env("PM_LOG", "warn")
@@ -35,28 +36,42 @@ fn run_child(bin: &PathBuf, db: &str, url: &str) -> Run {
         .stderr(Stdio::null())
         .spawn()
         .expect("start peering-manager");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child; `usage` is a valid out-pointer.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    // VmHWM only grows; a zombie's status has none, so the last reading is the peak.
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kb = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     let wall = started.elapsed();
-    assert_eq!(r, pid, "wait4 failed");
     let mut summary = String::new();
-    if let Some(mut out) = child.stdout {
+    if let Some(mut out) = child.stdout.take() {
         use std::io::Read;
         let _ = out.read_to_string(&mut summary);
     }
     Run {
         wall,
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        peak_rss_mb: peak_kb as f64 / 1024.0,
+        ok: status.success(),
         summary: summary.lines().next().unwrap_or("").to_string(),
     }
 }
 
 fn migrate(bin: &PathBuf, db: &str) {
-    let ok = Command::new(bin).args(["--database", db, "migrate"]).env("PM_LOG", "warn").status().unwrap();
+    let ok = Command::new(bin)
+        .args(["--database", db, "migrate"])
+        .env("PM_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     assert!(ok.success(), "migrate {db}");
 }
 
@@ -78,7 +93,7 @@ async fn bench(bin: &PathBuf, fake: &FakePeeringDb, backend: &str, db: &str, rou
     report(backend, "first sync", &first);
     // A day of changes, stamped after everything the cache holds.
     let at = format!("2024-0{}-01T00:00:00Z", round + 1);
-    dataset::change(fake, &FULL, 100, &at);
+    dataset::change(fake, &FULL, 100, &at, round);
     let (b, d, u) = (bin.clone(), db.to_string(), url.clone());
     let incremental = tokio::task::spawn_blocking(move || run_child(&b, &d, &u)).await.unwrap();
     report(backend, "100 changes", &incremental);
