@@ -18,6 +18,8 @@ use crate::query::custom::CustomFilter as C;
 
 const ASN_MAX: i64 = 4_294_967_295;
 
+const VISIBILITY: &[Choice] = &[c("Private", "Private"), c("Users", "Users"), c("Public", "Public")];
+
 // Every mirror table holds PeeringDB's own timestamps (not in the API).
 const CREATED: Field = Field::new("created", Kind::DateTime).null().internal();
 const UPDATED: Field = Field::new("updated", Kind::DateTime).null().internal();
@@ -309,7 +311,8 @@ pub static NETWORK_CONTACT: Model = Model {
             f::ID,
             f::computed("display", Computed::Display),
             text("role", 27).filter(Exact),
-            text("visible", 64).default(Init::Text("Public")),
+            // The one mirror field Peering Manager renders `{value, label}`.
+            Field::new("visible", Kind::Choice(VISIBILITY)).default(Init::Text("Public")).obj(),
             text("name", 254).filter(Exact),
             text("phone", 100),
             text("email", 254).filter(Exact),

@@ -51,6 +51,11 @@ both!(mirror_endpoints_are_plain_and_read_only, |backend| {
     let ixlan = app.get("/api/peeringdb/ixlans/297/").await.expect(200);
     assert_eq!(ixlan["ix"]["name"], "LU-CIX");
 
+    let schema = app.get("/api/schema/").await.expect(200);
+    assert!(schema["paths"]["/api/peeringdb/cache/statistics/"].is_object());
+    assert!(schema["paths"]["/api/peeringdb/networks/"]["post"].is_null(), "read-only");
+    assert!(schema["components"]["schemas"]["PDBInternetExchange"].is_object());
+
     let r = app.post("/api/peeringdb/networks/", json!({"asn": 1, "name": "x"})).await;
     assert_eq!(r.status.as_u16(), 405, "{}", r.text);
     let r = app.request(Method::DELETE, "/api/peeringdb/networks/4840/", None, Some(&app.token)).await;
@@ -212,7 +217,10 @@ both!(incremental_sync_records_what_changed, |backend| {
     let net = app.get("/api/peeringdb/networks/4840/").await.expect(200);
     assert_eq!((net["name"].clone(), net["info_prefixes4"].clone()), (json!("RESTENA"), json!(20)));
     app.get("/api/peeringdb/network-ixlans/11709/").await.expect(404);
-    assert_eq!(app.count("/api/peeringdb/network-contacts/?net_asn=2602").await, 2);
+    let contacts = app.get("/api/peeringdb/network-contacts/?net_asn=2602").await.expect(200);
+    assert_eq!(contacts["count"], 2);
+    assert_eq!(contacts["results"][0]["visible"], json!({"value": "Public", "label": "Public"}));
+    assert_eq!(contacts["results"][0]["net"]["asn"], 2602);
 
     let diff = last_changes(&app).await;
     let objects = diff["objects"].as_array().unwrap();

@@ -211,6 +211,19 @@ fn document() -> Json {
         json!({"get": {"operationId": "users_userpref_retrieve", "tags": ["users"], "responses": {"200": {"description": "The caller's preferences"}}},
                "patch": {"operationId": "users_userpref_partial_update", "tags": ["users"], "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}, "responses": {"200": {"description": "Merged preferences"}}}}),
     );
+    // PeeringDB actions (crates/web/src/api/peeringdb.rs).
+    let action = |op: &str, tag: &str, method: &str, code: &str, what: &str| {
+        json!({method: {"operationId": op, "tags": [tag], "security": [{"tokenAuth": []}], "responses": {code: {"description": what}}}})
+    };
+    for (path, op, tag, method, code, what) in [
+        ("/api/peeringdb/cache/statistics/", "peeringdb_cache_statistics", "peeringdb", "get", "200", "Objects per namespace (staff only)"),
+        ("/api/peeringdb/cache/update-local/", "peeringdb_cache_update_local", "peeringdb", "post", "202", "The synchronisation job (staff only)"),
+        ("/api/peeringdb/cache/clear-local/", "peeringdb_cache_clear_local", "peeringdb", "post", "200", "Cache emptied (staff only)"),
+        ("/api/peering/autonomous-systems/{id}/sync-with-peeringdb/", "peering_autonomous_systems_sync_with_peeringdb", "peering", "post", "200", "Synchronised (204: not in PeeringDB)"),
+        ("/api/peering/autonomous-systems/sync-with-peeringdb/", "peering_autonomous_systems_bulk_sync_with_peeringdb", "peering", "post", "200", "Counts of ASes updated, unchanged, private, not found, failed"),
+    ] {
+        paths.insert(path.into(), action(op, tag, method, code, what));
+    }
     paths.insert(
         "/api/status/".into(),
         json!({"get": {"operationId": "status_retrieve", "tags": ["status"], "responses": {"200": {"description": "Version and runtime information"}}}}),
