@@ -221,11 +221,15 @@ fn convert(f: &Field, v: Option<&Json>, truncated: &mut usize) -> Cell {
             Some(s) => Cell::Text(s.into()),
         },
         _ => {
-            let s = match v {
+            let mut s = match v {
                 Json::String(s) => s.clone(),
                 // Coordinates arrive as numbers; the columns hold their text.
                 other => other.to_string(),
             };
+            if s.contains('\0') {
+                // PostgreSQL refuses NUL in text; one stray byte must not fail a namespace.
+                s.retain(|c| c != '\0');
+            }
             match f.kind {
                 Kind::Text { max } if s.chars().count() > max => {
                     *truncated += 1;

@@ -65,8 +65,10 @@ pub async fn relink(db: &Db) -> AppResult<()> {
     let mut per_ixp: HashMap<i64, Option<i64>> = HashMap::new();
     let links = rows(
         txn,
-        "SELECT c.internet_exchange_point_id, n.ixlan_id FROM net_connection c \
+        // An IXLan PeeringDB did not send counts as none (the IXP has a real foreign key).
+        "SELECT c.internet_exchange_point_id, l.id FROM net_connection c \
          JOIN peeringdb_networkixlan n ON n.id = c.peeringdb_netixlan_id \
+         LEFT JOIN peeringdb_ixlan l ON l.id = n.ixlan_id \
          WHERE c.internet_exchange_point_id IS NOT NULL",
     )
     .await?;

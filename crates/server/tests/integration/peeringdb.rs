@@ -488,3 +488,33 @@ both!(ui_page_updates_clears_and_shows_the_diff, |backend| {
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{id}/")).await.expect(200)["name"], "RESTENA");
 });
+
+both!(relinking_copes_with_missing_and_ambiguous_records, |backend| {
+    let app = TestApp::new(backend).await;
+    let fake = fake().await;
+    let netixlan = |id: i64, ixlan: i64, v6: &str| {
+        json!({"id": id, "net_id": 17293, "ixlan_id": ixlan, "asn": 201281, "ipaddr4": null, "ipaddr6": v6,
+               "is_rs_peer": false, "bfd_support": false, "operational": true, "notes": "", "speed": 1000,
+               "status": "ok", "created": "2023-01-01T00:00:00Z", "updated": "2023-01-01T00:00:00Z"})
+    };
+    // An IX LAN PeeringDB does not send (private, pending…), and two records with the same address.
+    fake.put("netixlan", netixlan(500, 777, "2001:db8:777::1"));
+    fake.put("netixlan", netixlan(501, 297, "2001:db8:297::9"));
+    fake.put("netixlan", netixlan(502, 297, "2001:db8:297::9"));
+    let local = app.create("/api/peering/autonomous-systems/", json!({"asn": 64500, "name": "Us"})).await;
+    let ixp = |name: &str| json!({"name": name, "slug": name.to_lowercase(), "local_autonomous_system": local});
+    let ghost = app.create("/api/peering/internet-exchanges/", ixp("Ghost")).await;
+    let twins = app.create("/api/peering/internet-exchanges/", ixp("Twins")).await;
+    let conn = |ixp: i64, v6: &str| json!({"internet_exchange_point": ixp, "router": null, "ipv6_address": v6});
+    let c1 = app.create("/api/net/connections/", conn(ghost, "2001:db8:777::1/64")).await;
+    let c2 = app.create("/api/net/connections/", conn(twins, "2001:db8:297::9/64")).await;
+
+    let report = sync(&app, &fake).await;
+    assert!(report.failed().is_empty());
+    assert_eq!(counts(&report), (27, 0, 0));
+    assert_eq!(app.get(&format!("/api/net/connections/{c1}/")).await.expect(200)["peeringdb_netixlan"], 500);
+    let ghost_ixp = app.get(&format!("/api/peering/internet-exchanges/{ghost}/")).await.expect(200);
+    assert_eq!(ghost_ixp["peeringdb_ixlan"], json!(null), "its IX LAN is not in the cache");
+    assert_eq!(app.get(&format!("/api/net/connections/{c2}/")).await.expect(200)["peeringdb_netixlan"], json!(null));
+    assert_eq!(app.get(&format!("/api/peeringdb/network-ixlans/500/")).await.expect(200)["ixlan"], 777);
+});
