@@ -122,6 +122,8 @@ pub fn fields_in(model: &'static Model, mode: Mode) -> impl Iterator<Item = &'st
         f.api
             && !f.write_only
             && match mode {
+                // Mirror objects are rendered whole wherever they appear.
+                _ if model.is_mirror() => true,
                 Mode::Full => true,
                 Mode::Brief | Mode::Nested => model.brief.contains(&f.name),
             }

@@ -24,6 +24,10 @@ pub enum OnDelete {
     Cascade,
     SetNull,
     Protect,
+    /// No database constraint and nothing happens on delete: the PeeringDB
+    /// mirror refers to rows PeeringDB does not always send (private or
+    /// pending objects), and the sync must store them anyway.
+    NoConstraint,
 }
 
 /// Values computed at read time (never stored, never written).
@@ -92,6 +96,9 @@ pub enum Kind {
     CidrList,
     /// JSON array of strings (permission actions).
     StrList,
+    /// PeeringDB multiple choice: stored comma-joined in a text column,
+    /// exposed as a JSON list of strings.
+    MultiChoice,
     DateTime,
     Uuid,
     /// Foreign key, stored as `<name>_id`. `nested` renders the target's
@@ -408,6 +415,10 @@ pub enum Access {
     ReadOnly,
     /// Read and delete only (change log).
     ReadDelete,
+    /// The PeeringDB cache: read-only and rendered plain (no `url`,
+    /// `display_url` or `display` unless declared, nested objects in full,
+    /// `brief`/`fields`/`exclude` ignored). Written only by the sync.
+    Mirror,
 }
 
 /// Per-model lookup tables (see `Model::meta`).
@@ -501,6 +512,21 @@ impl Model {
 
     pub fn writable(&self) -> bool {
         self.access == Access::ReadWrite
+    }
+
+    /// Neither created, changed nor deleted through the API or the UI.
+    pub fn read_only(&self) -> bool {
+        matches!(self.access, Access::ReadOnly | Access::Mirror)
+    }
+
+    pub fn is_mirror(&self) -> bool {
+        self.access == Access::Mirror
+    }
+
+    /// Whether the model has API endpoints (Carrier and CarrierFacility are
+    /// cached without any).
+    pub fn has_api(&self) -> bool {
+        !self.api.is_empty()
     }
 }
 

@@ -36,6 +36,21 @@ pub static MODELS: &[&Model] = &[
     &users::TOKEN,
     &extras::WEBHOOK,
     &core::JOB_SCHEDULE,
+    &peeringdb::ORGANIZATION,
+    &peeringdb::CAMPUS,
+    &peeringdb::FACILITY,
+    &peeringdb::CARRIER,
+    &peeringdb::CARRIER_FACILITY,
+    &peeringdb::NETWORK,
+    &peeringdb::NETWORK_CONTACT,
+    &peeringdb::NETWORK_FACILITY,
+    &peeringdb::INTERNET_EXCHANGE,
+    &peeringdb::INTERNET_EXCHANGE_FACILITY,
+    &peeringdb::IXLAN,
+    &peeringdb::IXLAN_PREFIX,
+    &peeringdb::NETWORK_IXLAN,
+    &peeringdb::SYNCHRONISATION,
+    &peeringdb::HIDDEN_PEER,
 ];
 
 /// Apps in the order `/api/` lists them.
@@ -64,7 +79,7 @@ pub fn model(label: &str) -> Option<&'static Model> {
 
 /// By API location: `("peering", "autonomous-systems")`.
 pub fn by_api(app: &str, api: &str) -> Option<&'static Model> {
-    MODELS.iter().copied().find(|m| m.app == app && m.api == api)
+    MODELS.iter().copied().find(|m| m.app == app && m.has_api() && m.api == api)
 }
 
 pub fn ct_id(model: &Model) -> i64 {

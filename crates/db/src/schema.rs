@@ -153,6 +153,9 @@ fn column(f: &Field) -> ColumnDef {
         Kind::Text { max } => {
             c.string_len(max as u32);
         }
+        Kind::MultiChoice => {
+            c.string_len(255);
+        }
         Kind::Choice(_) => {
             c.string_len(50);
         }
@@ -197,6 +200,7 @@ fn model_table(m: &'static Model) -> TableCreateStatement {
     for f in m.columns() {
         t.col(column(f));
         let target = match f.kind {
+            Kind::Fk { on_delete: OnDelete::NoConstraint, .. } => None,
             Kind::Fk { to, on_delete, .. } => registry::model(to).map(|t| (t.table, on_delete)),
             Kind::ContentType => Some(("django_content_type", OnDelete::Cascade)),
             _ => None,
@@ -211,6 +215,7 @@ fn model_table(m: &'static Model) -> TableCreateStatement {
                         OnDelete::Cascade => ForeignKeyAction::Cascade,
                         OnDelete::SetNull => ForeignKeyAction::SetNull,
                         OnDelete::Protect => ForeignKeyAction::Restrict,
+                        OnDelete::NoConstraint => unreachable!("no constraint declared"),
                     }),
             );
         }

@@ -36,6 +36,13 @@ impl Render<'_> {
         let model = obj.model;
         let view = View::new(obj, self.cache);
         let mut out = Map::new();
+        if model.is_mirror() {
+            // Plain serializers: the declared fields and nothing else.
+            for f in fields_in(model, mode) {
+                out.insert(f.name.into(), self.field(obj, f, mode));
+            }
+            return Json::Object(out);
+        }
         out.insert("id".into(), json!(obj.id));
         out.insert("url".into(), json!(api_url(self.base, model, obj.id)));
         if let Some(ui) = model.ui
@@ -95,6 +102,18 @@ impl Render<'_> {
                 Json::Array(ids.into_iter().map(|id| self.nested(tag, Some(id))).collect())
             }
             Kind::Computed(Computed::Display) => json!(View::new(obj, self.cache).display()),
+            Kind::MultiChoice => match v {
+                Val::Text(s) => Json::Array(s.split(',').filter(|p| !p.is_empty()).map(|p| json!(p)).collect()),
+                _ => Json::Null,
+            },
+            // Interface addresses always carry their length; the PeeringDB
+            // cache stores bare hosts as PeeringDB sends them.
+            Kind::Inet { prefix: true } => match v {
+                Val::Text(s) if !s.contains('/') => {
+                    json!(format!("{s}/{}", if s.contains(':') { 128 } else { 32 }))
+                }
+                _ => v.to_json(),
+            },
             Kind::Computed(Computed::GenericObject { type_field, id_field }) => {
                 self.generic(obj.int(type_field), obj.int(id_field))
             }

@@ -285,6 +285,11 @@ async fn parse_field<C: ConnectionTrait>(db: &C, f: &'static Field, v: &Json) ->
             }
             Val::Json(Json::Array(out))
         }
+        Kind::MultiChoice => {
+            let items = v.as_array().ok_or("Expected a list of items.")?;
+            let parts: Vec<&str> = items.iter().map(|i| i.as_str().ok_or("Not a valid string.")).collect::<Result<_, _>>()?;
+            Val::Text(parts.join(","))
+        }
         Kind::StrList => {
             let items = v.as_array().ok_or("Expected a list of items.")?;
             Val::Json(Json::Array(

@@ -66,6 +66,11 @@ enum Command {
     Housekeeping,
     /// Load a small demo network (idempotent) to try the product and its templates.
     Demo,
+    /// The PeeringDB cache.
+    Peeringdb {
+        #[command(subcommand)]
+        action: PeeringdbCommand,
+    },
     /// Render router configurations (every router when none is named).
     Render {
         /// Router name; repeat for several.
@@ -84,6 +89,19 @@ enum Command {
         #[arg(long)]
         lstrip: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum PeeringdbCommand {
+    /// Download what changed in PeeringDB (everything the first time), then
+    /// refresh autonomous systems. Progress on stderr, summary on stdout.
+    Sync {
+        /// Empty the cache first (after adding an API key: contacts need one).
+        #[arg(short, long)]
+        flush: bool,
+    },
+    /// Empty the cache and forget past synchronisations.
+    Flush,
 }
 
 #[derive(Subcommand)]
@@ -160,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Render { routers, template, output, trim, lstrip } => {
             render(&db, &routers, template, output, trim, lstrip).await
         }
+        Command::Peeringdb { action } => peeringdb(&db, &config, action).await,
         Command::Housekeeping => {
             let (changes, jobs) = pm_db::ops::housekeeping(&db, &config.settings).await?;
             println!("Removed {changes} change-log record(s) and {jobs} job(s) past retention.");
@@ -223,6 +242,63 @@ async fn render(
     Ok(())
 }
 
+// --- peeringdb: `peering-manager peeringdb sync|flush` (crates/peeringdb) ---
+struct CliProgress;
+
+impl pm_peeringdb::Progress for CliProgress {
+    fn started(&self, index: usize, total: usize, tag: &str, since: i64) {
+        eprintln!("[{}/{total}] {tag}: downloading changes since {since}", index + 1);
+    }
+    fn finished(&self, index: usize, total: usize, r: &pm_peeringdb::NsReport) {
+        let c = r.counts;
+        match &r.error {
+            Some(e) => eprintln!("[{}/{total}] {}: FAILED, left unchanged: {e}", index + 1, r.tag),
+            None => eprintln!(
+                "[{}/{total}] {}: {} received, {} created, {} updated, {} deleted",
+                index + 1,
+                r.tag,
+                r.received,
+                c.created,
+                c.updated,
+                c.deleted
+            ),
+        }
+    }
+}
+
+async fn peeringdb(db: &Db, config: &Config, action: PeeringdbCommand) -> anyhow::Result<()> {
+    let flush = match action {
+        PeeringdbCommand::Flush => {
+            pm_peeringdb::flush::flush(db).await?;
+            println!("PeeringDB cache emptied.");
+            return Ok(());
+        }
+        PeeringdbCommand::Sync { flush } => flush,
+    };
+    if flush {
+        pm_peeringdb::flush::flush(db).await?;
+        eprintln!("PeeringDB cache emptied.");
+    }
+    let client = pm_peeringdb::Client::new(pm_peeringdb::ClientConfig::from_env())?;
+    let started = std::time::Instant::now();
+    let report = pm_peeringdb::synchronise(db, &client, &CliProgress).await?;
+    let elapsed = started.elapsed();
+    if report.totals().total() == 0 {
+        println!("Nothing to synchronise.");
+    } else {
+        println!("{} ({:.2} s)", report.summary(), elapsed.as_secs_f64());
+        let who = pm_peeringdb::autonomous::Who::sync();
+        let outcomes = pm_peeringdb::autonomous::synchronise(db, &config.settings, &who, None).await?;
+        println!("Updated {} autonomous systems.", pm_peeringdb::autonomous::tally(&outcomes).updated);
+    }
+    let failed = report.failed();
+    if !failed.is_empty() {
+        anyhow::bail!("not synchronised: {}", failed.join(", "));
+    }
+    Ok(())
+}
+// --- end peeringdb ---
+
 fn redact(url: &str) -> String {
     match url.split_once('@') {
         Some((creds, rest)) if creds.contains(':') && !creds.ends_with("//") => {
@@ -259,7 +335,9 @@ async fn start_engine(
     if let Some(c) = concurrency {
         engine_config.concurrency = c.max(1);
     }
-    Ok(pm_jobs::Engine::start(db.clone(), engine_config, pm_jobs::Registry::builtin(), scheduler).await?)
+    let mut registry = pm_jobs::Registry::builtin();
+    pm_peeringdb::job::register(&mut registry);
+    Ok(pm_jobs::Engine::start(db.clone(), engine_config, registry, scheduler).await?)
 }
 
 async fn worker(db: Db, config: Config, concurrency: usize, scheduler: bool) -> anyhow::Result<()> {

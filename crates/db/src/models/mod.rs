@@ -7,4 +7,5 @@ pub mod extras;
 pub mod messaging;
 pub mod net;
 pub mod peering;
+pub mod peeringdb;
 pub mod users;

@@ -53,7 +53,7 @@ pub static CONNECTION: Model = Model {
     fields: &[
         f::ID,
         f::computed("name", Computed::Display),
-        Field::new("peeringdb_netixlan", Kind::Int { min: 1, max: i64::MAX }).null().label("PeeringDB NetIXLAN"),
+        f::fk_id("peeringdb_netixlan", "peeringdb.networkixlan", SetNull).null().label("PeeringDB NetIXLAN"),
         f::choice("status", GROUP_STATUS, "enabled").obj(),
         f::int("vlan", 1, 4094).null().filter(Num).label("VLAN"),
         Field::new("mac_address", Kind::Mac).null().label("MAC address"),

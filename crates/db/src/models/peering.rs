@@ -150,7 +150,7 @@ pub static INTERNET_EXCHANGE: Model = Model {
     ui: Some("/internet-exchanges/"),
     fields: &[
         f::ID,
-        Field::new("peeringdb_ixlan", Kind::Int { min: 1, max: i64::MAX }).null().label("PeeringDB IXLAN"),
+        f::fk_id("peeringdb_ixlan", "peeringdb.ixlan", SetNull).null().label("PeeringDB IXLAN"),
         f::computed("peeringdb_prefixes", Computed::PeeringdbPrefixes),
         Field::new("ixapi_endpoint", Kind::Fk { to: "extras.ixapi", nested: true, on_delete: SetNull }).null(),
         f::text("name", 100).required().unique("Internet exchange with this name already exists."),

@@ -3,6 +3,7 @@
 
 pub mod jobs;
 pub mod openapi;
+pub mod peeringdb;
 pub mod render;
 pub mod resource;
 pub mod userpref;
@@ -39,6 +40,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/core/jobs/{id}/rerun/", axum::routing::post(jobs::rerun))
         .route("/api/extras/webhooks/{id}/test/", axum::routing::post(jobs::test_webhook))
         .route("/metrics", get(jobs::metrics))
+        // PeeringDB cache and AS refresh (crates/web/src/api/peeringdb.rs)
+        .route("/api/peeringdb/cache/statistics/", get(peeringdb::statistics))
+        .route("/api/peeringdb/cache/update-local/", axum::routing::post(peeringdb::update_local))
+        .route("/api/peeringdb/cache/clear-local/", axum::routing::post(peeringdb::clear_local))
+        .route(
+            "/api/peering/autonomous-systems/{id}/sync-with-peeringdb/",
+            axum::routing::post(peeringdb::sync_autonomous_system),
+        )
+        .route(
+            "/api/peering/autonomous-systems/sync-with-peeringdb/",
+            axum::routing::post(peeringdb::sync_autonomous_systems),
+        )
         .route("/api/{app}/", get(resource::app_root))
         .route("/api/{app}/{endpoint}/", any(resource::collection))
         .route("/api/{app}/{endpoint}/{id}/", any(resource::detail))

@@ -16,6 +16,13 @@ pub async fn schema() -> Response {
 
 /// `autonomous system` → `AutonomousSystem`, `BGP group` → `BGPGroup`.
 fn schema_name(m: &Model) -> String {
+    let name = plain_schema_name(m);
+    // The PeeringDB mirror shares names with Peering Manager's own models.
+    let taken = registry::MODELS.iter().any(|o| !o.is_mirror() && plain_schema_name(o) == name);
+    if m.is_mirror() && taken { format!("PDB{name}") } else { name }
+}
+
+fn plain_schema_name(m: &Model) -> String {
     m.verbose
         .split([' ', '-'])
         .map(|w| {
@@ -50,7 +57,7 @@ fn field_schema(f: &Field, writable: bool) -> Json {
         Kind::Json { object: true } => json!({"type": "object", "additionalProperties": true}),
         Kind::Json { object: false } => json!({}),
         Kind::IntList => json!({"type": "array", "items": {"type": "integer"}}),
-        Kind::CidrList | Kind::StrList | Kind::ContentTypes { .. } => {
+        Kind::CidrList | Kind::StrList | Kind::MultiChoice | Kind::ContentTypes { .. } => {
             json!({"type": "array", "items": {"type": "string"}})
         }
         Kind::DateTime => json!({"type": "string", "format": "date-time"}),
@@ -152,12 +159,16 @@ fn parameters(m: &'static Model) -> Vec<Json> {
 fn document() -> Json {
     let mut schemas = Map::new();
     let mut paths = Map::new();
-    for m in registry::MODELS.iter().copied() {
+    for m in registry::MODELS.iter().copied().filter(|m| m.has_api()) {
         let name = schema_name(m);
         let all: Vec<&'static Field> = m.fields.iter().collect();
-        let brief: Vec<&'static Field> = m.fields.iter().filter(|f| m.brief.contains(&f.name)).collect();
-        schemas.insert(name.clone(), object_schema(m, all.clone(), false, true));
-        schemas.insert(format!("Nested{name}"), object_schema(m, brief, false, true));
+        let brief: Vec<&'static Field> = if m.is_mirror() {
+            all.clone()
+        } else {
+            m.fields.iter().filter(|f| m.brief.contains(&f.name)).collect()
+        };
+        schemas.insert(name.clone(), object_schema(m, all.clone(), false, !m.is_mirror()));
+        schemas.insert(format!("Nested{name}"), object_schema(m, brief, false, !m.is_mirror()));
         let op = format!("{}_{}", m.app, m.api.replace('-', "_"));
         let tag = json!([m.app]);
         let security = json!([{"tokenAuth": []}]);
@@ -188,7 +199,7 @@ fn document() -> Json {
             detail.insert("put".into(), json!({"operationId": format!("{op}_update"), "tags": tag, "security": security, "parameters": id_param, "requestBody": body(writable.clone()), "responses": {"200": ok(reference(&name))}}));
             detail.insert("patch".into(), json!({"operationId": format!("{op}_partial_update"), "tags": tag, "security": security, "parameters": id_param, "requestBody": body(writable), "responses": {"200": ok(reference(&name))}}));
         }
-        if m.access != pm_db::model::Access::ReadOnly {
+        if !m.read_only() {
             list.insert("delete".into(), json!({"operationId": format!("{op}_bulk_destroy"), "tags": tag, "security": security, "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}}}}}}}, "responses": {"204": {"description": "Deleted"}}}));
             detail.insert("delete".into(), json!({"operationId": format!("{op}_destroy"), "tags": tag, "security": security, "parameters": id_param, "responses": {"204": {"description": "Deleted"}}}));
         }
@@ -200,6 +211,19 @@ fn document() -> Json {
         json!({"get": {"operationId": "users_userpref_retrieve", "tags": ["users"], "responses": {"200": {"description": "The caller's preferences"}}},
                "patch": {"operationId": "users_userpref_partial_update", "tags": ["users"], "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}, "responses": {"200": {"description": "Merged preferences"}}}}),
     );
+    // PeeringDB actions (crates/web/src/api/peeringdb.rs).
+    let action = |op: &str, tag: &str, method: &str, code: &str, what: &str| {
+        json!({method: {"operationId": op, "tags": [tag], "security": [{"tokenAuth": []}], "responses": {code: {"description": what}}}})
+    };
+    for (path, op, tag, method, code, what) in [
+        ("/api/peeringdb/cache/statistics/", "peeringdb_cache_statistics", "peeringdb", "get", "200", "Objects per namespace (staff only)"),
+        ("/api/peeringdb/cache/update-local/", "peeringdb_cache_update_local", "peeringdb", "post", "202", "The synchronisation job (staff only)"),
+        ("/api/peeringdb/cache/clear-local/", "peeringdb_cache_clear_local", "peeringdb", "post", "200", "Cache emptied (staff only)"),
+        ("/api/peering/autonomous-systems/{id}/sync-with-peeringdb/", "peering_autonomous_systems_sync_with_peeringdb", "peering", "post", "200", "Synchronised (204: not in PeeringDB)"),
+        ("/api/peering/autonomous-systems/sync-with-peeringdb/", "peering_autonomous_systems_bulk_sync_with_peeringdb", "peering", "post", "200", "Counts of ASes updated, unchanged, private, not found, failed"),
+    ] {
+        paths.insert(path.into(), action(op, tag, method, code, what));
+    }
     paths.insert(
         "/api/status/".into(),
         json!({"get": {"operationId": "status_retrieve", "tags": ["status"], "responses": {"200": {"description": "Version and runtime information"}}}}),

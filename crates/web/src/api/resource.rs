@@ -60,7 +60,10 @@ pub fn render(state_principal: &Principal, base: &str, cache: &Cache, objs: &[Ob
     objs.iter()
         .map(|o| {
             let mut v = r.object(o, shape.mode);
-            select_fields(&mut v, shape.fields.as_deref(), shape.exclude.as_deref());
+            // The PeeringDB mirror's serializers know no `fields`/`exclude`.
+            if !o.model.is_mirror() {
+                select_fields(&mut v, shape.fields.as_deref(), shape.exclude.as_deref());
+            }
             v
         })
         .collect()
@@ -294,7 +297,8 @@ pub async fn detail(
 /// `GET /api/<app>/`: the app's endpoints, alphabetically.
 pub async fn app_root(Path(app): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
     let base = base_url(&headers);
-    let mut endpoints: Vec<&Model> = registry::MODELS.iter().copied().filter(|m| m.app == app).collect();
+    let mut endpoints: Vec<&Model> =
+        registry::MODELS.iter().copied().filter(|m| m.app == app && m.has_api()).collect();
     if endpoints.is_empty() && !registry::APPS.contains(&app.as_str()) {
         return Err(AppError::NotFound("Not found.".into()).into());
     }

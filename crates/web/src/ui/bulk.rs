@@ -214,7 +214,7 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model) -> UiResult {
 }
 
 pub async fn delete(ctx: &mut Ctx, m: &'static Model) -> UiResult {
-    if !ctx.perms().allows(m, "delete") || m.access == pm_db::model::Access::ReadOnly || !meta::meta(m).delete {
+    if !ctx.perms().allows(m, "delete") || m.read_only() || !meta::meta(m).delete {
         return Err(pm_db::error::permission_denied());
     }
     let form = ctx.form()?;
@@ -250,4 +250,21 @@ pub async fn delete(ctx: &mut Ctx, m: &'static Model) -> UiResult {
         }),
     )
     .await
+}
+
+/// A model's extra bulk action (`meta.bulk_actions`) on the selected rows.
+pub async fn action(ctx: &mut Ctx, m: &'static Model, slug: &str) -> UiResult {
+    let form = ctx.form()?;
+    let ids = selected(ctx, m, &form).await?;
+    let back = ctx.return_url(Some(&form), meta::ui_path(m).unwrap_or("/"));
+    if ids.is_empty() {
+        ctx.flash("warning", format!("No {} were selected.", esc(m.verbose_plural))).await;
+        return Ok(redirect(&back));
+    }
+    match (m.label().as_str(), slug) {
+        ("peering.autonomoussystem", "sync-with-peeringdb") => {
+            super::peeringdb::sync_autonomous_systems(ctx, ids, &back).await
+        }
+        _ => Err(pm_db::AppError::NotFound("Page not found.".into())),
+    }
 }

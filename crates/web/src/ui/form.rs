@@ -417,7 +417,7 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
 }
 
 pub async fn delete(ctx: &mut Ctx, m: &'static Model, id: i64) -> UiResult {
-    if !ctx.perms().allows(m, "delete") || m.access == pm_db::model::Access::ReadOnly || !meta::meta(m).delete {
+    if !ctx.perms().allows(m, "delete") || m.read_only() || !meta::meta(m).delete {
         return Err(pm_db::error::permission_denied());
     }
     let (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Nested).await?;

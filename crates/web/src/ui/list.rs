@@ -389,7 +389,7 @@ pub async fn table(
     let link = render::link_column(m, columns);
     let can_change = m.writable() && ctx.perms().allows(m, "change");
     let can_delete =
-        m.access != pm_db::model::Access::ReadOnly && meta::meta(m).delete && ctx.perms().allows(m, "delete");
+        !m.read_only() && meta::meta(m).delete && ctx.perms().allows(m, "delete");
     let selectable = opts.selectable && (can_change || can_delete);
     let changelog = m.features.change_log && meta::meta(m).detail;
     let path = meta::ui_path(m).unwrap_or("/");
@@ -675,8 +675,13 @@ pub fn model_info(ctx: &Ctx, m: &'static Model) -> Json {
         "list": meta.list,
         "can_add": meta.add && m.writable() && perms.allows(m, "add"),
         "can_change": m.writable() && perms.allows(m, "change"),
-        "can_delete": m.access != pm_db::model::Access::ReadOnly && meta.delete && perms.allows(m, "delete"),
+        "can_delete": !m.read_only() && meta.delete && perms.allows(m, "delete"),
         "change_log": m.features.change_log,
+        "bulk_actions": if m.writable() && perms.allows(m, "change") {
+            meta.bulk_actions.iter().map(|a| json!({"slug": a.slug, "label": a.label})).collect()
+        } else {
+            vec![]
+        },
     })
 }
 

@@ -50,6 +50,15 @@ pub struct Meta {
     /// Detail tabs listing rows related through a filter rather than a
     /// foreign key (sessions of an IXP, through its connections).
     pub tabs: &'static [FilterTab],
+    /// Extra buttons of the list's bulk bar, run on the selected rows.
+    pub bulk_actions: &'static [BulkAction],
+}
+
+/// A bulk-bar button: POSTs the selection to `P/<slug>/`.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkAction {
+    pub slug: &'static str,
+    pub label: &'static str,
 }
 
 /// A detail tab: rows of `model` matching `filter=<object id>`.
@@ -75,6 +84,7 @@ const DEFAULT: Meta = Meta {
     delete: true,
     display_columns: &["name"],
     tabs: &[],
+    bulk_actions: &[],
 };
 
 const AS_DIRECT: Count =
@@ -93,6 +103,7 @@ pub static METAS: &[Meta] = &[
         counts: &[AS_DIRECT, AS_IXP],
         link: Some("asn"),
         display_columns: &["asn", "name"],
+        bulk_actions: &[BulkAction { slug: "sync-with-peeringdb", label: "Synchronise with PeeringDB" }],
         ..DEFAULT
     },
     Meta {
@@ -363,7 +374,11 @@ pub static NAV: &[NavGroup] = &[
             item("E-mails", "/messaging/emails/"),
         ],
     },
-    NavGroup { label: "3rd Party", icon: "thirdparty", items: &[item("IX-API", "/extras/ix-api/")] },
+    NavGroup {
+        label: "3rd Party",
+        icon: "thirdparty",
+        items: &[item("IX-API", "/extras/ix-api/"), item("PeeringDB", "/peeringdb/")],
+    },
     NavGroup {
         label: "Operations",
         icon: "operations",
@@ -438,6 +453,10 @@ pub fn short_plural(model: &Model) -> String {
 
 /// Whether a sidebar entry has a page behind it.
 pub fn nav_available(url: &str) -> bool {
+    // Hand-written pages that are not a model's list.
+    if url == "/peeringdb/" {
+        return true;
+    }
     static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     PAGES.contains(&url)
         || PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)

@@ -13,6 +13,7 @@ mod home;
 mod jobs;
 mod list;
 pub mod meta;
+mod peeringdb;
 mod render;
 mod search;
 mod system;
@@ -46,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/user/api-tokens/{id}/delete/", any(|Path(id): Path<i64>, req: Req| page(req, P::TokenDelete(id))))
         .route("/core/system/", get(|req: Req| page(req, P::System)))
         .route("/core/background-queues/", get(|req: Req| page(req, P::BackgroundTasks)))
+        .route("/peeringdb/", any(|req: Req| page(req, P::Peeringdb)))
+        .route("/peeringdb/synchronisations/{id}/", get(|Path(id): Path<i64>, req: Req| page(req, P::Synchronisation(id))))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
@@ -348,6 +351,8 @@ enum P {
     TokenDelete(i64),
     System,
     BackgroundTasks,
+    Peeringdb,
+    Synchronisation(i64),
     Model(&'static Model, Vec<String>),
 }
 
@@ -368,6 +373,8 @@ async fn page(req: Req, which: P) -> Response {
         P::TokenDelete(id) => account::token_delete(&mut ctx, id).await,
         P::System => system::system(&mut ctx).await,
         P::BackgroundTasks => system::background_tasks(&mut ctx).await,
+        P::Peeringdb => peeringdb::page(&mut ctx).await,
+        P::Synchronisation(id) => peeringdb::synchronisation(&mut ctx, id).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
     };
     match result {
@@ -402,6 +409,7 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
         ["import"] if meta.add && m.writable() => transfer::import(ctx, m).await,
         ["edit"] if post && m.writable() => bulk::edit(ctx, m).await,
         ["delete"] if post => bulk::delete(ctx, m).await,
+        [action] if post && meta.bulk_actions.iter().any(|a| a.slug == *action) => bulk::action(ctx, m, action).await,
         [n] if meta.detail => detail::detail(ctx, m, id(n)?, None).await,
         [n, "cancel"] if post && m.label() == "core.job" => jobs::cancel(ctx, id(n)?).await,
         [n, "rerun"] if post && m.label() == "core.job" => jobs::rerun(ctx, id(n)?).await,

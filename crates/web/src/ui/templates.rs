@@ -37,6 +37,8 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "editor.html",
     "system.html",
     "background_tasks.html",
+    "peeringdb.html",
+    "peeringdb_sync.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[
