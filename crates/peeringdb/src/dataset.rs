@@ -218,3 +218,69 @@ pub fn change(fake: &FakePeeringDb, s: &Sizes, n: i64, at: &str, round: i64) {
         }
     }
 }
+
+/// PeeringDB records that match `peering-manager demo`'s network, so a
+/// newcomer can try the PeeringDB features against the fake: Demo-IX and
+/// Metro-IX with their LANs and prefixes, AS64500's ports on both (which
+/// link the demo connections and IXPs after a sync), the networks the demo
+/// already peers with, and `peers` new networks on Demo-IX to peer with.
+pub fn demo(fake: &FakePeeringDb, peers: i64) {
+    let org = |id: i64, name: &str| json!({"id": id, "status": "ok", "created": CREATED, "updated": CREATED, "name": name,
+        "aka": "", "name_long": "", "website": "", "social_media": [], "notes": "", "address1": "", "address2": "",
+        "city": "Amsterdam", "state": "", "zipcode": "", "country": "NL", "suite": "", "floor": "",
+        "latitude": null, "longitude": null});
+    fake.put("org", org(9001, "Demo-IX Association"));
+    fake.put("org", org(9002, "Metro-IX B.V."));
+    fake.put("org", org(9003, "Demo Networks"));
+    let base = |id: i64| json!({"id": id, "status": "ok", "created": CREATED, "updated": CREATED});
+    fake.put("fac", merge(merge(base(9001), address(9001)), json!({"org_id": 9003, "campus_id": null, "name": "Demo Data Centre",
+        "aka": "", "name_long": "", "website": "", "social_media": [], "clli": "", "rencode": "", "npanxx": "", "notes": "",
+        "sales_email": "", "sales_phone": "", "tech_email": "", "tech_phone": "", "available_voltage_services": [],
+        "diverse_serving_substations": null, "property": "", "region_continent": "Europe", "status_dashboard": null})));
+    // (ix id, org, name, v4 LAN, v6 LAN)
+    let ixps = [(9001, 9001, "Demo-IX", "192.0.2", "2001:db8:ae"), (9002, 9002, "Metro-IX", "198.51.100", "2001:db8:be")];
+    for (id, org_id, name, v4, v6) in ixps {
+        fake.put("ix", merge(base(id), json!({"org_id": org_id, "name": name, "aka": "", "name_long": format!("{name} Internet Exchange"),
+            "city": "Amsterdam", "country": "NL", "region_continent": "Europe", "media": "Ethernet", "notes": "",
+            "proto_unicast": true, "proto_multicast": false, "proto_ipv6": true, "website": "", "social_media": [],
+            "url_stats": "", "tech_email": "noc@ix.example", "tech_phone": "", "policy_email": "", "policy_phone": "",
+            "sales_email": "", "sales_phone": "", "ixf_net_count": 0, "ixf_last_import": null,
+            "service_level": "Not Disclosed", "terms": "Not Disclosed", "status_dashboard": null})));
+        fake.put("ixfac", merge(base(id), json!({"ix_id": id, "fac_id": 9001})));
+        fake.put("ixlan", merge(base(id), json!({"ix_id": id, "name": "", "descr": "", "mtu": 1500, "dot1q_support": false,
+            "rs_asn": 65050, "arp_sponge": null, "ixf_ixp_member_list_url_visible": "Private"})));
+        fake.put("ixpfx", merge(base(id * 10 + 4), json!({"ixlan_id": id, "protocol": "IPv4", "prefix": format!("{v4}.0/24"), "in_dfz": true, "notes": ""})));
+        fake.put("ixpfx", merge(base(id * 10 + 6), json!({"ixlan_id": id, "protocol": "IPv6", "prefix": format!("{v6}::/64"), "in_dfz": true, "notes": ""})));
+    }
+    let net = |id: i64, asn: i64, name: &str, irr: &str, v4: i64, v6: i64, policy: &str| {
+        merge(base(id), json!({"org_id": 9003, "asn": asn, "name": name, "aka": "", "name_long": "", "website": "",
+            "social_media": [], "looking_glass": "", "route_server": "", "irr_as_set": irr, "info_type": "NSP",
+            "info_types": ["NSP"], "info_prefixes4": v4, "info_prefixes6": v6, "info_traffic": "1-5Gbps",
+            "info_ratio": "Balanced", "info_scope": "Europe", "info_unicast": true, "info_multicast": false,
+            "info_ipv6": true, "info_never_via_route_servers": false, "notes": "", "notes_private": "", "policy_url": "",
+            "policy_general": policy, "policy_locations": "Not Required", "policy_ratio": false,
+            "policy_contracts": "Not Required", "status_dashboard": null, "rir_status": "ok", "rir_status_updated": null}))
+    };
+    let mut netixlan = 9000;
+    let mut port = |fake: &FakePeeringDb, net_id: i64, asn: i64, ix: i64, v4: String, v6: String, rs: bool| {
+        netixlan += 1;
+        fake.put("netixlan", merge(base(netixlan), json!({"net_id": net_id, "ix_id": ix, "ixlan_id": ix, "asn": asn,
+            "ipaddr4": v4, "ipaddr6": v6, "is_rs_peer": rs, "bfd_support": false, "operational": true,
+            "speed": 10_000, "notes": "", "net_side_id": null, "ix_side_id": null})));
+    };
+    // The demo's own ports: .10 on both IXPs (edge1) and .11 on Demo-IX (edge2).
+    fake.put("net", net(9000, 64500, "Demo Networks", "AS-DEMO", 100, 20, "Open"));
+    for (ix, v4, v6) in [(9001, "192.0.2", "2001:db8:ae"), (9002, "198.51.100", "2001:db8:be")] {
+        port(fake, 9000, 64500, ix, format!("{v4}.10"), format!("{v6}::10"), true);
+    }
+    port(fake, 9000, 64500, 9001, "192.0.2.11".into(), "2001:db8:ae::11".into(), true);
+    for i in 1..=peers {
+        let asn = 210_000 + i;
+        fake.put("net", net(9000 + i, asn, &format!("Example Peer {i}"), &format!("AS-PEER{i}"), 10 * i, 2 * i,
+            pick(&["Open", "Open", "Selective", "Restrictive"], i)));
+        fake.put("poc", merge(base(9000 + i), json!({"net_id": 9000 + i, "role": "Policy", "visible": "Public",
+            "name": format!("Peering desk {i}"), "phone": "", "email": format!("peering@as{asn}.example"), "url": ""})));
+        let host = 100 + i;
+        port(fake, 9000 + i, asn, 9001, format!("192.0.2.{host}"), format!("2001:db8:ae::{host:x}"), i % 3 != 0);
+    }
+}

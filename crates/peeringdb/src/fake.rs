@@ -69,14 +69,19 @@ fn updated_ts(record: &Json) -> i64 {
 impl FakePeeringDb {
     /// Listen on 127.0.0.1 (a free port); `api_key` is the only key accepted.
     pub async fn start(api_key: Option<&str>) -> FakePeeringDb {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), api_key).await.expect("bind 127.0.0.1")
+    }
+
+    /// Listen on `addr` (the standalone `pm-peeringdb-fake`).
+    pub async fn start_on(addr: SocketAddr, api_key: Option<&str>) -> std::io::Result<FakePeeringDb> {
         let inner = Arc::new(Mutex::new(Inner { api_key: api_key.map(str::to_string), ..Inner::default() }));
         let app = axum::Router::new().route("/api/{ns}", axum::routing::get(serve)).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr().expect("local address");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakePeeringDb { inner, addr }
+        Ok(FakePeeringDb { inner, addr })
     }
 
     /// The base URL to give the client (`PM_PEERINGDB_URL`).
@@ -194,9 +199,15 @@ async fn serve(
                 Fault::DropMidBody => drop_mid_body = true,
             }
         }
-        let Some(records) = inner.data.get(&ns) else {
-            return (StatusCode::NOT_FOUND, json!({"meta": {"error": "Unknown namespace"}}).to_string())
-                .into_response();
+        // Every namespace PeeringDB has answers, with no records if need be.
+        let empty = HashMap::new();
+        let records = match inner.data.get(&ns) {
+            Some(records) => records,
+            None if crate::namespaces::by_tag(&ns).is_some() => &empty,
+            None => {
+                return (StatusCode::NOT_FOUND, json!({"meta": {"error": "Unknown namespace"}}).to_string())
+                    .into_response();
+            }
         };
         let since = since.unwrap_or(0);
         let mut picked: Vec<(&i64, &Stored)> = records
