@@ -11,6 +11,7 @@ mod crud;
 mod filters;
 mod jobs;
 mod peeringdb;
+mod peers;
 mod render;
 mod rules;
 mod ui;

@@ -3,6 +3,7 @@
 
 pub mod jobs;
 pub mod openapi;
+pub mod peers;
 pub mod render;
 pub mod resource;
 pub mod userpref;
@@ -30,6 +31,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
         .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))
+        // the PeeringDB cache at work (crates/web/src/api/peers.rs)
+        .route("/api/peering/internet-exchanges/{id}/available-peers/", get(peers::available_peers))
+        .route("/api/peering/internet-exchanges/{id}/link-to-peeringdb/", axum::routing::post(peers::link_to_peeringdb))
+        .route("/api/peering/internet-exchanges/{id}/prefixes/", get(peers::prefixes))
+        .route("/api/peering/autonomous-systems/{id}/shared-ixps/", get(peers::shared_ixps))
+        .route("/api/peering/autonomous-systems/{id}/shared-facilities/", get(peers::shared_facilities))
         // jobs and webhooks (crates/web/src/api/jobs.rs)
         .route("/api/core/jobs/{id}/cancel/", axum::routing::post(jobs::cancel))
         .route("/api/core/jobs/{id}/rerun/", axum::routing::post(jobs::rerun))
