@@ -205,3 +205,74 @@ both!(available_peers_follow_every_rule, |backend| {
     assert_eq!(none, json!([]));
     app.get("/api/peering/internet-exchanges/999/available-peers/").await.expect(404);
 });
+
+/// A browser for a user holding only these permissions.
+async fn browser_with<'a>(app: &'a TestApp, name: &str, permissions: &[Json]) -> crate::ui_support::Browser<'a> {
+    app.user_with(name, permissions).await;
+    let id = app.get(&format!("/api/users/users/?username={name}")).await.expect(200)["results"][0]["id"].as_i64().unwrap();
+    app.patch(&format!("/api/users/users/{id}/"), json!({"password": "a-long-password-1"})).await.expect(200);
+    let mut b = crate::ui_support::Browser::new(app);
+    b.login(name, "a-long-password-1").await;
+    b
+}
+
+both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
+    let app = TestApp::new(backend).await;
+    let local = peering_lan(&app).await;
+    // AS300 says it never peers via route servers.
+    app.db
+        .conn
+        .execute_unprepared("UPDATE peeringdb_network SET info_never_via_route_servers = TRUE WHERE id = 9300")
+        .await
+        .unwrap();
+    let mut b = crate::ui_support::admin(&app).await;
+    let tab = format!("/internet-exchanges/{}/available-peers/", local.ixp);
+    let html = b.page(&format!("/internet-exchanges/{}/", local.ixp)).await;
+    assert!(html.contains("available-peers&#x2f;\" class=\"\">Available peers"), "the IXP page links its Available peers tab");
+    let html = b.page(&tab).await;
+    for needle in ["AS100", "Hundred", "2001:7f8:4c::100", "188.93.170.200", "never via RS", "Create sessions", "10 Gbps"] {
+        assert!(html.contains(needle), "{needle} missing from the tab");
+    }
+    assert!(!html.contains("\">AS201281</td>"), "our own network is not a peer");
+    assert!(html.contains("hidden-peers&#x2f;add&#x2f;?peeringdb_network=9100&amp;peeringdb_ixlan=297"), "Hide pre-fills a hidden peer");
+
+    // One click: AS100 is created from PeeringDB, then a session per connection and family.
+    assert_eq!(app.count("/api/peering/autonomous-systems/?asn=100").await, 0);
+    let r = b.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "1"), ("return_url", &tab)]).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let asys = &app.get("/api/peering/autonomous-systems/?asn=100").await.expect(200)["results"][0];
+    assert_eq!(asys["name"], "Hundred");
+    assert_eq!(asys["irr_as_set"], "AS-HUNDRED");
+    assert_eq!(asys["ipv4_max_prefixes"], 10);
+    assert_eq!(asys["ipv6_max_prefixes"], 20);
+    let sessions = app.get("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await.expect(200);
+    assert_eq!(sessions["count"], 4, "{sessions}");
+    let mut ips: Vec<&str> = sessions["results"].as_array().unwrap().iter().map(|s| s["ip_address"].as_str().unwrap()).collect();
+    ips.sort();
+    assert_eq!(ips, ["188.93.170.100", "188.93.170.100", "2001:7f8:4c::100", "2001:7f8:4c::100"]);
+    let logged = app.count("/api/core/object-changes/?changed_object_type=peering.internetexchangepeeringsession").await;
+    assert_eq!(logged, 4, "each session is in the change log");
+    // AS100 is configured everywhere now; a second click creates nothing.
+    assert!(!b.page(&tab).await.contains("\">AS100</td>"));
+    b.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "1")]).await;
+    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await, 4);
+    // An IPv4-only record gets IPv4 sessions only.
+    b.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "2")]).await;
+    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=200").await, 2);
+
+    // The provisioning page: every IXP, filtered by ASN.
+    let all = b.page("/peeringdb/available-ixp-peers/").await;
+    assert!(all.contains("AS300") && all.contains("AS2602") && all.contains("LU-CIX"));
+    let one = b.page("/peeringdb/available-ixp-peers/?asn=AS300").await;
+    assert!(one.contains("AS300") && !one.contains("AS2602"));
+    let nav = b.page("/").await;
+    assert!(nav.contains("Available IXP Peers"), "the sidebar links the page");
+
+    // Without the add permission on sessions: no button, and the POST is refused.
+    let mut v = browser_with(&app, "viewer", &[json!({"object_types": ["peering.internetexchange", "peering.internetexchangepeeringsession"], "actions": ["view"]})]).await;
+    let html = v.page(&tab).await;
+    assert!(html.contains("AS300") && !html.contains("Create sessions"));
+    let r = v.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "3")]).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+    assert_eq!(app.count("/api/peering/autonomous-systems/?asn=300").await, 0, "nothing was created");
+});

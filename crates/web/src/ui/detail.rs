@@ -94,7 +94,16 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
     if !ctx.perms().allows(m, "view") {
         return Err(pm_db::error::permission_denied());
     }
-    let (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+    let (mut obj, mut cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+    // An IXP not linked to PeeringDB yet tries to link itself when viewed (§3.2).
+    if m.label() == "peering.internetexchange" && obj.int("peeringdb_ixlan").is_none() {
+        let w = ctx.db().begin_write().await?;
+        let linked = pm_db::peeringdb::link_ixp(&w.txn, id).await?;
+        w.commit().await?;
+        if linked.is_some() {
+            (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+        }
+    }
     let j = list::to_json(ctx, &cache, std::slice::from_ref(&obj)).pop().unwrap_or(Json::Null);
     let path = meta::ui_path(m).unwrap_or("/");
     let base = format!("{path}{id}/");
@@ -140,6 +149,19 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         tabs.push(json!({"slug": "configuration", "label": "Configuration", "url": format!("{base}configuration/"),
             "active": tab == Some("configuration")}));
     }
+    // PeeringDB: the available peers of a linked IXP, the network of an AS.
+    let mut network = None;
+    if m.label() == "peering.internetexchange" && obj.int("peeringdb_ixlan").is_some() {
+        tabs.push(json!({"slug": "available-peers", "label": "Available peers", "url": format!("{base}available-peers/"),
+            "active": tab == Some("available-peers")}));
+    }
+    if m.label() == "peering.autonomoussystem" {
+        network = pm_db::peeringdb::network_by_asn(&ctx.db().conn, obj.int("asn").unwrap_or(0)).await?;
+        if network.is_some() {
+            tabs.push(json!({"slug": "peeringdb", "label": "PeeringDB", "url": format!("{base}peeringdb/"),
+                "active": tab == Some("peeringdb")}));
+        }
+    }
     if m.features.change_log && ctx.perms().allows(&core::OBJECT_CHANGE, "view") {
         tabs.push(json!({"slug": "changelog", "label": "Changelog", "url": format!("{base}changelog/"),
             "active": tab == Some("changelog")}));
@@ -167,6 +189,8 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         Some("config-context") => config_context_tab(ctx, m, id, &j).await?,
         Some("journal") => journal_tab(ctx, m, id, &full_path).await?,
         Some("configuration") => configuration_tab(ctx, id, j["name"].as_str().unwrap_or("router")).await?,
+        Some("available-peers") => super::peers::ixp_tab(ctx, &obj).await?,
+        Some("peeringdb") if network.is_some() => super::peers::as_tab(ctx, &obj, network.as_ref().unwrap()).await?,
         Some(slug) => {
             let (r, _) =
                 rel.iter().find(|(r, _)| r.slug == slug).ok_or_else(|| AppError::NotFound("Page not found.".into()))?;

@@ -326,7 +326,10 @@ pub static NAV: &[NavGroup] = &[
     NavGroup {
         label: "Provisioning",
         icon: "provisioning",
-        items: &[item("Hidden Peers", "/peeringdb/hidden-peers/")],
+        items: &[
+            item("Available IXP Peers", "/peeringdb/available-ixp-peers/"),
+            item("Hidden Peers", "/peeringdb/hidden-peers/"),
+        ],
     },
     NavGroup {
         label: "Network",
@@ -417,10 +420,14 @@ pub fn short_plural(model: &Model) -> String {
     }
 }
 
+/// Hand-written pages that are not a model's list.
+const PAGES: &[&str] = &["/peeringdb/available-ixp-peers/"];
+
 /// Whether a sidebar entry has a page behind it.
 pub fn nav_available(url: &str) -> bool {
     static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)
+        || PAGES.contains(&url)
 }
 
 #[cfg(test)]

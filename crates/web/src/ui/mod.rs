@@ -11,6 +11,7 @@ mod form;
 mod home;
 mod list;
 pub mod meta;
+mod peers;
 mod render;
 mod search;
 mod templates;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/user/api-tokens/", any(|req: Req| page(req, P::Tokens)))
         .route("/user/api-tokens/add/", any(|req: Req| page(req, P::TokenAdd)))
         .route("/user/api-tokens/{id}/delete/", any(|Path(id): Path<i64>, req: Req| page(req, P::TokenDelete(id))))
+        .route("/peeringdb/available-ixp-peers/", any(|req: Req| page(req, P::AvailablePeers)))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
@@ -341,6 +343,7 @@ enum P {
     Tokens,
     TokenAdd,
     TokenDelete(i64),
+    AvailablePeers,
     Model(&'static Model, Vec<String>),
 }
 
@@ -359,6 +362,7 @@ async fn page(req: Req, which: P) -> Response {
         P::Tokens => account::tokens(&mut ctx).await,
         P::TokenAdd => account::token_add(&mut ctx).await,
         P::TokenDelete(id) => account::token_delete(&mut ctx, id).await,
+        P::AvailablePeers => peers::provisioning(&mut ctx).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
     };
     match result {
@@ -387,6 +391,11 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
     let meta = meta::meta(m);
     let id = |s: &str| s.parse::<i64>().map_err(|_| pm_db::error::not_found(m));
     match parts.as_slice() {
+        ["peeringdb-import"] if m.label() == "peering.internetexchange" => peers::ixp_import(ctx).await,
+        [n, "available-peers"] if post && m.label() == "peering.internetexchange" => {
+            let back = format!("{}{}/available-peers/", meta::ui_path(m).unwrap_or("/"), id(n)?);
+            peers::create_sessions(ctx, &back).await
+        }
         [] if meta.list && post => list::configure(ctx, m).await,
         [] if meta.list => list::list(ctx, m).await,
         ["add"] if meta.add && m.writable() => form::edit(ctx, m, None).await,

@@ -34,6 +34,9 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "tokens.html",
     "token_add.html",
     "token_delete.html",
+    "peers.html",
+    "available_peers.html",
+    "peeringdb_import.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[
