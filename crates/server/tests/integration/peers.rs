@@ -276,3 +276,248 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     assert_eq!(r.status.as_u16(), 403, "{}", r.text);
     assert_eq!(app.count("/api/peering/autonomous-systems/?asn=300").await, 0, "nothing was created");
 });
+
+both!(ixps_and_connections_link_to_peeringdb, |backend| {
+    let app = TestApp::new(backend).await;
+    load_fixtures(&app).await;
+    let asys = app
+        .create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true}))
+        .await;
+    let new_ixp = |slug: &'static str| {
+        let app = &app;
+        async move {
+            app.create("/api/peering/internet-exchanges/", json!({"name": slug, "slug": slug, "local_autonomous_system": asys}))
+                .await
+        }
+    };
+    let conn = |ixp: i64, v4: Option<&str>, v6: Option<&str>| {
+        let app = &app;
+        let body = json!({"internet_exchange_point": ixp, "router": null, "ipv4_address": v4, "ipv6_address": v6});
+        async move { app.create("/api/net/connections/", body).await }
+    };
+    // Both addresses of the fixture record: linked, and the IXP with it.
+    let lucix = new_ixp("lu-cix").await;
+    let c = conn(lucix, Some("188.93.170.9/23"), Some("2001:7f8:4c::a2a:1/64")).await;
+    app.post(&format!("/api/peering/internet-exchanges/{lucix}/link-to-peeringdb/"), json!({})).await.expect(200);
+    let ixp = app.get(&format!("/api/peering/internet-exchanges/{lucix}/")).await.expect(200);
+    assert_eq!(ixp["peeringdb_ixlan"], 297);
+    assert_eq!(ixp["peeringdb_prefixes"], json!({"ipv6": ["2001:7f8:4c::/64"], "ipv4": ["188.93.170.0/23"]}));
+    assert_eq!(app.get(&format!("/api/net/connections/{c}/")).await.expect(200)["peeringdb_netixlan"], 11709);
+    let prefixes = app.get(&format!("/api/peering/internet-exchanges/{lucix}/prefixes/")).await.expect(200);
+    assert_eq!(prefixes, ixp["peeringdb_prefixes"]);
+
+    // Only one of the two addresses matching is no match (a missing address matches a missing one).
+    let half = new_ixp("half").await;
+    conn(half, Some("188.93.170.9/23"), None).await;
+    app.post(&format!("/api/peering/internet-exchanges/{half}/link-to-peeringdb/"), json!({})).await.expect(503);
+    let unlinked = app.get(&format!("/api/peering/internet-exchanges/{half}/")).await.expect(200);
+    assert_eq!(unlinked["peeringdb_ixlan"], json!(null));
+    assert_eq!(unlinked["peeringdb_prefixes"], json!({}));
+    assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{half}/prefixes/")).await.expect(200), json!({}));
+
+    // Two records with the same addresses: ambiguous, left alone, no crash.
+    netixlan(&app, 70, 4840, 2602, 297, Some("188.93.170.70"), None).await;
+    netixlan(&app, 71, 4840, 2602, 297, Some("188.93.170.70/32"), None).await;
+    let twice = new_ixp("twice").await;
+    let c2 = conn(twice, Some("188.93.170.70/23"), None).await;
+    app.post(&format!("/api/peering/internet-exchanges/{twice}/link-to-peeringdb/"), json!({})).await.expect(503);
+    assert_eq!(app.get(&format!("/api/net/connections/{c2}/")).await.expect(200)["peeringdb_netixlan"], json!(null));
+
+    // Needs the change permission.
+    let token = app.user_with("reader", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})]).await;
+    let r = app
+        .request(axum::http::Method::POST, &format!("/api/peering/internet-exchanges/{half}/link-to-peeringdb/"), Some(json!({})), Some(&token))
+        .await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+    app.post("/api/peering/internet-exchanges/999/link-to-peeringdb/", json!({})).await.expect(404);
+
+    // After a sync: everything relinked in one call, hidden peers re-attached by their kept ids.
+    let later = new_ixp("later").await;
+    netixlan(&app, 72, 4840, 2602, 297, Some("188.93.170.72"), Some("2001:7f8:4c::72")).await;
+    let c3 = conn(later, Some("188.93.170.72/23"), Some("2001:7f8:4c::72/64")).await;
+    let hp = app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297})).await;
+    app.db.conn.execute_unprepared("UPDATE peeringdb_hiddenpeer SET peeringdb_network_id = NULL, peeringdb_ixlan_id = NULL").await.unwrap();
+    pm_db::peeringdb::link_all(&app.db).await.unwrap();
+    assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{later}/")).await.expect(200)["peeringdb_ixlan"], 297);
+    assert_eq!(app.get(&format!("/api/net/connections/{c3}/")).await.expect(200)["peeringdb_netixlan"], 72);
+    let hp = app.get(&format!("/api/peeringdb/hidden-peers/{hp}/")).await.expect(200);
+    assert_eq!((hp["peeringdb_network"].clone(), hp["peeringdb_ixlan"].clone()), (json!(4840), json!(297)));
+});
+
+both!(sessions_know_whether_peeringdb_lists_them, |backend| {
+    let app = TestApp::new(backend).await;
+    let local = peering_lan(&app).await;
+    let ixp_sessions = "/api/peering/internet-exchange-peering-sessions/";
+    // Connection 1 holds the addresses of our own record: linking links it (connection 2 stays unlinked).
+    app.post(&format!("/api/peering/internet-exchanges/{}/link-to-peeringdb/", local.ixp), json!({})).await.expect(200);
+    let hundred = app.create("/api/peering/autonomous-systems/", json!({"asn": 100, "name": "Hundred"})).await;
+    let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
+    let state = |id: i64, s: &'static str| {
+        let app = &app;
+        async move { app.patch(&format!("/api/peering/internet-exchange-peering-sessions/{id}/"), json!({"bgp_state": s})).await.expect(200) }
+    };
+    let listed = session(&app, hundred, local.conns[0], "2001:7f8:4c::100").await;
+    state(listed, "idle").await;
+    let gone = session(&app, hundred, local.conns[0], "188.93.170.99").await;
+    state(gone, "active").await;
+    let gone_up = session(&app, hundred, local.conns[0], "188.93.170.98").await;
+    state(gone_up, "established").await;
+    let unknown_as = session(&app, private, local.conns[0], "188.93.170.97").await;
+    state(unknown_as, "idle").await;
+    let unlinked_conn = session(&app, hundred, local.conns[1], "188.93.170.96").await;
+    state(unlinked_conn, "idle").await;
+
+    let get = |id: i64| {
+        let app = &app;
+        async move { app.get(&format!("/api/peering/internet-exchange-peering-sessions/{id}/")).await.expect(200) }
+    };
+    let s = get(listed).await;
+    assert_eq!((s["exists_in_peeringdb"].clone(), s["is_abandoned"].clone()), (json!(true), json!(false)));
+    let s = get(gone).await;
+    assert_eq!((s["exists_in_peeringdb"].clone(), s["is_abandoned"].clone()), (json!(false), json!(true)));
+    for id in [gone_up, unknown_as, unlinked_conn] {
+        let s = get(id).await;
+        assert_eq!((s["exists_in_peeringdb"].clone(), s["is_abandoned"].clone()), (json!(false), json!(false)), "session {id}");
+    }
+    let ids = |path: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&path).await.expect(200);
+            let mut v: Vec<i64> = r["results"].as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect();
+            v.sort();
+            v
+        }
+    };
+    assert_eq!(ids(format!("{ixp_sessions}?exists_in_peeringdb=true")).await, vec![listed]);
+    assert_eq!(ids(format!("{ixp_sessions}?exists_in_peeringdb=false")).await, vec![gone, gone_up, unknown_as, unlinked_conn]);
+    assert_eq!(ids(format!("{ixp_sessions}?is_abandoned=true")).await, vec![gone]);
+    assert_eq!(ids(format!("{ixp_sessions}?is_abandoned=false")).await.len(), 4);
+    app.get(&format!("{ixp_sessions}?is_abandoned=maybe")).await.expect(400);
+
+    // A router that is not polled does not call its sessions abandoned.
+    let platform = app.create("/api/devices/platforms/", json!({"name": "Junos", "slug": "junos"})).await;
+    let router = app
+        .create("/api/devices/routers/", json!({"name": "r1", "hostname": "r1", "platform": platform, "local_autonomous_system": local.asys, "poll_bgp_sessions_state": false}))
+        .await;
+    app.patch(&format!("/api/net/connections/{}/", local.conns[0]), json!({"router": router})).await.expect(200);
+    assert_eq!(get(gone).await["is_abandoned"], false);
+    assert_eq!(app.count(&format!("{ixp_sessions}?is_abandoned=true")).await, 0);
+    app.patch(&format!("/api/devices/routers/{router}/"), json!({"poll_bgp_sessions_state": true})).await.expect(200);
+    assert_eq!(get(gone).await["is_abandoned"], true);
+    assert_eq!(app.count(&format!("{ixp_sessions}?is_abandoned=true")).await, 1);
+});
+
+/// Our PeeringDB network shares facility 220 with AS2602's.
+async fn shared_facility(app: &TestApp) {
+    insert_records(app, "peeringdb.networkfacility", &[json!({"id": 99, "net_id": 17293, "fac_id": 220})]).await;
+}
+
+both!(shared_ixps_and_facilities_need_a_context_as, |backend| {
+    let app = TestApp::new(backend).await;
+    let local = peering_lan(&app).await;
+    shared_facility(&app).await;
+    let restena = app.create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "RESTENA"})).await;
+    let ixps = format!("/api/peering/autonomous-systems/{restena}/shared-ixps/");
+    let facs = format!("/api/peering/autonomous-systems/{restena}/shared-facilities/");
+    app.get(&ixps).await.expect(503);
+    app.get(&facs).await.expect(503);
+    app.patch("/api/users/userpref/", json!({"context": {"as": local.asys}})).await.expect(200);
+    let shared = app.get(&ixps).await.expect(200);
+    assert_eq!(shared.as_array().unwrap().len(), 1, "{shared}");
+    assert_eq!((shared[0]["id"].clone(), shared[0]["name"].clone()), (json!(local.ixp), json!("LU-CIX")));
+    let facilities = app.get(&facs).await.expect(200);
+    assert_eq!(facilities.as_array().unwrap().len(), 1, "{facilities}");
+    assert_eq!(facilities[0]["name"], "BCE Colocation Luxembourg");
+    // Our own AS shares nothing with itself; an AS unknown to PeeringDB neither.
+    assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{}/shared-ixps/", local.asys)).await.expect(200), json!([]));
+    let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
+    assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{private}/shared-facilities/")).await.expect(200), json!([]));
+    app.get("/api/peering/autonomous-systems/999/shared-ixps/").await.expect(404);
+});
+
+both!(as_peeringdb_tab_shows_network_contacts_and_divergence, |backend| {
+    let app = TestApp::new(backend).await;
+    let local = peering_lan(&app).await;
+    shared_facility(&app).await;
+    let restena = app
+        .create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "RESTENA", "irr_as_set": "AS-RESTENA",
+            "ipv6_max_prefixes": 5, "ipv4_max_prefixes": 100}))
+        .await;
+    let mut b = crate::ui_support::admin(&app).await;
+    let page = format!("/autonomous-systems/{restena}/peeringdb/");
+    let html = b.page(&page).await;
+    assert!(html.contains("Differences with PeeringDB"));
+    let rows: Vec<&str> = html.split("<tr class=\"divergence\">").skip(1).collect();
+    assert_eq!(rows.len(), 2, "name and IPv4 max prefixes differ, nothing else");
+    assert!(rows[0].contains("<th>Name</th><td>RESTENA</td><td>Fondation RESTENA</td>"), "{}", rows[0]);
+    assert!(rows[1].contains("<th>IPv4 max prefixes</th><td>100</td><td>10</td>"), "{}", rows[1]);
+    assert!(rows[1].contains("data-apply=\"{&quot;ipv4_max_prefixes&quot;:10}\""), "{}", rows[1]);
+    assert!(html.contains("John Doe") && html.contains("jdoe@restena.lu"), "PeeringDB contacts");
+    assert!(html.contains("Choose a context AS"), "no shared facilities without a context AS");
+    b.api(axum::http::Method::PATCH, "/api/users/userpref/", Some(json!({"context": {"as": local.asys}})), true).await;
+    assert!(b.page(&page).await.contains("BCE Colocation Luxembourg"), "shared facility with the context AS");
+    // What "Apply" sends makes the difference go away.
+    b.api(axum::http::Method::PATCH, &format!("/api/peering/autonomous-systems/{restena}/"), Some(json!({"ipv4_max_prefixes": 10})), true)
+        .await;
+    assert_eq!(b.page(&page).await.split("<tr class=\"divergence\">").count(), 2);
+
+    // Private ASes are never looked up: no tab.
+    let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
+    assert!(!b.page(&format!("/autonomous-systems/{private}/")).await.contains("PeeringDB</a>"));
+    assert_eq!(b.get(&format!("/autonomous-systems/{private}/peeringdb/")).await.status.as_u16(), 404);
+    // The add form asks the cache's API, which answers by ASN.
+    assert!(b.page("/autonomous-systems/add/").await.contains("id=\"id_asn\""));
+    let found = app.get("/api/peeringdb/networks/?asn=2602").await.expect(200);
+    assert_eq!(found["results"][0]["irr_as_set"], "AS-RESTENA");
+});
+
+both!(ixp_import_creates_ixps_and_connections_for_the_context_as, |backend| {
+    let app = TestApp::new(backend).await;
+    load_fixtures(&app).await;
+    insert_records(&app, "peeringdb.internetexchange", &[json!({"id": 500, "name": "Elsewhere-IX"})]).await;
+    insert_records(&app, "peeringdb.ixlan", &[json!({"id": 500, "ix_id": 500})]).await;
+    insert_records(&app, "peeringdb.ixlanprefix", &[json!({"id": 501, "ixlan_id": 500, "protocol": "IPv4", "prefix": "10.0.0.0/24"})]).await;
+    netixlan(&app, 4, 17293, 201281, 297, Some("188.93.170.1"), Some("2001:7f8:4c::1")).await;
+    netixlan(&app, 6, 17293, 201281, 500, Some("10.0.0.1"), None).await;
+    netixlan(&app, 7, 17293, 201281, 500, None, None).await;
+    let us = app.create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
+    let mut b = crate::ui_support::admin(&app).await;
+    let page = "/internet-exchanges/peeringdb-import/";
+    assert!(b.page(page).await.contains("Choose an affiliated autonomous system"));
+    b.api(axum::http::Method::PATCH, "/api/users/userpref/", Some(json!({"context": {"as": us}})), true).await;
+
+    // A name taken by another IXP: the whole import is refused, nothing written.
+    let clash = app
+        .create("/api/peering/internet-exchanges/", json!({"name": "Elsewhere-IX", "slug": "taken", "local_autonomous_system": us}))
+        .await;
+    let html = b.page(page).await.replace("&#x2f;", "/");
+    assert!(html.contains("LU-CIX") && html.contains("188.93.170.1/23") && html.contains("2001:7f8:4c::1/64"));
+    assert!(html.contains("10.0.0.1/24"), "the IXLan prefix gives the length");
+    let r = b.post(page, &[]).await;
+    assert_eq!(r.status.as_u16(), 200, "the preview comes back with the error");
+    assert!(r.text.contains("Nothing was imported"), "{}", r.text);
+    assert_eq!(app.count("/api/peering/internet-exchanges/").await, 1);
+    assert_eq!(app.count("/api/net/connections/").await, 0);
+    app.delete(&format!("/api/peering/internet-exchanges/{clash}/"), None).await;
+
+    let r = b.post(page, &[]).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    let ixps = app.get("/api/peering/internet-exchanges/?ordering=name").await.expect(200);
+    let got: Vec<(Json, Json, Json)> = ixps["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].clone(), i["slug"].clone(), i["peeringdb_ixlan"].clone()))
+        .collect();
+    assert_eq!(got, vec![(json!("Elsewhere-IX"), json!("elsewhere-ix-500"), json!(500)), (json!("LU-CIX"), json!("lu-cix-297"), json!(297))]);
+    let conns = app.get("/api/net/connections/?ordering=id").await.expect(200);
+    assert_eq!(conns["count"], 2, "records without an address are skipped: {conns}");
+    let linked: Vec<Json> = conns["results"].as_array().unwrap().iter().map(|c| c["peeringdb_netixlan"].clone()).collect();
+    assert!(linked.contains(&json!(4)) && linked.contains(&json!(6)));
+    assert_eq!(app.count("/api/core/object-changes/?changed_object_type=net.connection").await, 2);
+    assert!(b.page(page).await.contains("Nothing to import"));
+
+    // Without the add permissions: refused.
+    let mut v = browser_with(&app, "viewer", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})]).await;
+    assert_eq!(v.get(page).await.status.as_u16(), 403);
+});
