@@ -9,6 +9,7 @@ pub mod graph;
 pub mod lookup;
 pub mod methods;
 pub mod objects;
+pub mod peeringdb;
 
 use std::sync::Arc;
 
@@ -122,6 +123,28 @@ pub async fn render_email(db: &Db, email_id: i64, as_id: i64) -> Result<(String,
             .map_err(|e| RenderError::Internal(e.to_string()))?
             .ok_or_else(|| missing("No e-mail matches the given query."))?;
         let ctx = context::autonomous_system_email(&graph, as_id).map_err(|e| RenderError::NotFound(e.to_string()))?;
+        let (trim, lstrip) = (email.bool("jinja2_trim"), email.bool("jinja2_lstrip"));
+        let name = format!("email::{}", email.text("name"));
+        let subject = env::render_in(&graph, &name, email.text("subject"), trim, lstrip, ctx.clone())?;
+        let body = env::render_in(&graph, &name, email.text("template"), trim, lstrip, ctx)?;
+        Ok((subject, body))
+    })
+    .await
+}
+
+/// Render an e-mail template for a PeeringDB network, from a local AS: (subject, body).
+pub async fn render_network_email(
+    db: &Db,
+    email_id: i64,
+    as_id: i64,
+    network_id: i64,
+) -> Result<(String, String), RenderError> {
+    blocking(db, move |graph| {
+        let email = graph
+            .get(model("messaging.email"), email_id)
+            .map_err(|e| RenderError::Internal(e.to_string()))?
+            .ok_or_else(|| missing("No e-mail matches the given query."))?;
+        let ctx = context::network_email(&graph, as_id, network_id).map_err(|e| RenderError::NotFound(e.to_string()))?;
         let (trim, lstrip) = (email.bool("jinja2_trim"), email.bool("jinja2_lstrip"));
         let name = format!("email::{}", email.text("name"));
         let subject = env::render_in(&graph, &name, email.text("subject"), trim, lstrip, ctx.clone())?;

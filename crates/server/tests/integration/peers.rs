@@ -521,3 +521,89 @@ both!(ixp_import_creates_ixps_and_connections_for_the_context_as, |backend| {
     let mut v = browser_with(&app, "viewer", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})]).await;
     assert_eq!(v.get(page).await.status.as_u16(), 403);
 });
+
+fn template(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../../shared/fixtures/templates/{name}"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+both!(template_filters_read_the_cache, |backend| {
+    let app = TestApp::new(backend).await;
+    let local = peering_lan(&app).await;
+    shared_facility(&app).await;
+    let hundred = app.create("/api/peering/autonomous-systems/", json!({"asn": 100, "name": "Hundred"})).await;
+    let render = |tpl: &'static str, asys: i64| {
+        let app = &app;
+        async move {
+            let email = app.create("/api/messaging/emails/", json!({"name": format!("t{}", uuid::Uuid::new_v4().simple()), "subject": "s", "template": tpl})).await;
+            let r = app.post(&format!("/api/peering/autonomous-systems/{asys}/generate-email/"), json!({"email": email})).await;
+            (r.status.as_u16(), r.json["body"].as_str().unwrap_or(&r.text).to_string())
+        }
+    };
+    let us = "{% set us = affiliated_autonomous_systems | first %}";
+    let ok = |r: (u16, String)| {
+        assert_eq!(r.0, 200, "{}", r.1);
+        r.1
+    };
+    assert_eq!(ok(render(Box::leak(format!("{us}{{{{ autonomous_system | shared_ixps(us) | join(',') }}}}").into_boxed_str()), hundred).await), "LU-CIX");
+    // With an AS as `other`, only IXPs whose local AS is `other` count: AS100 has none.
+    assert_eq!(ok(render(Box::leak(format!("{us}{{{{ us | shared_ixps(autonomous_system) | length }}}}").into_boxed_str()), hundred).await), "0");
+    assert_eq!(
+        ok(render("{% set us = affiliated_autonomous_systems | first %}{{ autonomous_system.peeringdb_network | shared_facilities(us) | join(',') }}", hundred).await),
+        "",
+        "AS100 has no facility in PeeringDB"
+    );
+    let restena = app.create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "RESTENA"})).await;
+    assert_eq!(
+        ok(render("{% set us = affiliated_autonomous_systems | first %}{{ autonomous_system | shared_facilities(us) | join(',') }}", restena).await),
+        "BCE Colocation Luxembourg"
+    );
+    let missing = "{% set us = affiliated_autonomous_systems | first %}{% for s in autonomous_system | missing_sessions(us) %}{{ s.ipaddr4 }} {{ s.ipaddr6 }} {{ s.cidr4 }};{% endfor %}";
+    assert_eq!(ok(render(missing, hundred).await), "188.93.170.100/32 2001:7f8:4c::100/128 188.93.170.100/23;");
+    session(&app, hundred, local.conns[0], "188.93.170.100").await;
+    assert_eq!(ok(render(missing, hundred).await), "188.93.170.100/32 2001:7f8:4c::100/128 188.93.170.100/23;", "IPv6 still free");
+    session(&app, hundred, local.conns[0], "2001:7f8:4c::100").await;
+    assert_eq!(ok(render(missing, hundred).await), "", "both addresses in use");
+    let with_ixp = "{% set us = affiliated_autonomous_systems | first %}{% for ixp in autonomous_system | shared_ixps(us) %}{{ autonomous_system | missing_sessions(us, ixp) | length }}{% endfor %}";
+    assert_eq!(ok(render(with_ixp, restena).await), "1");
+    assert_eq!(
+        ok(render("{{ autonomous_system.peeringdb_network.name }}|{{ autonomous_system.general_policy }}|{{ autonomous_system.peeringdb_contacts | join(',') }}", restena).await),
+        "Fondation RESTENA|Open|John Doe <jdoe@restena.lu>"
+    );
+    let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
+    assert_eq!(ok(render("{% if autonomous_system.peeringdb_network is none %}None{% endif %}{% set us = affiliated_autonomous_systems | first %}{{ autonomous_system | shared_ixps(us) | length }}", private).await), "None0");
+    // IXPs: their PeeringDB prefixes.
+    assert_eq!(
+        ok(render("{% set us = affiliated_autonomous_systems | first %}{% for ixp in autonomous_system | shared_ixps(us) %}{{ ixp | prefix_list(6) | join(',') }}|{{ ixp.peeringdb_prefixes.ipv4 | join(',') }}{% endfor %}", restena).await),
+        "2001:7f8:4c::/64|188.93.170.0/23"
+    );
+    // Wrong types are template errors.
+    let (status, _) = render("{{ 5 | shared_ixps(autonomous_system) }}", restena).await;
+    assert_eq!(status, 400);
+});
+
+both!(new_network_email_renders_from_the_cache, |backend| {
+    let app = TestApp::new(backend).await;
+    let local = peering_lan(&app).await;
+    shared_facility(&app).await;
+    let email = app
+        .create(
+            "/api/messaging/emails/",
+            json!({"name": "New network", "subject": template("new-network-email-subject.j2"), "template": template("new-network-email-body.j2")}),
+        )
+        .await;
+    let url = "/api/peeringdb/networks/render-email/";
+    let mail = app.post(url, json!({"email": email, "autonomous_system": local.asys, "network": 4840})).await.expect(200);
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/integration/golden/new-network-email.txt");
+    let actual = format!("Subject: {}\n\n{}", mail["subject"].as_str().unwrap(), mail["body"].as_str().unwrap());
+    if std::env::var("PM_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::write(&golden, &actual).unwrap();
+    }
+    assert_eq!(actual, std::fs::read_to_string(&golden).unwrap());
+    assert!(actual.contains("- BCE Colocation Luxembourg") && actual.contains("- LU-CIX"), "{actual}");
+    // Missing pieces are named.
+    let r = app.post(url, json!({"email": email, "autonomous_system": local.asys})).await.expect(400);
+    assert!(r["network"].is_array(), "{r}");
+    app.post(url, json!({"email": 999, "autonomous_system": local.asys, "network": 4840})).await.expect(404);
+    app.post(url, json!({"email": email, "autonomous_system": local.asys, "network": 1})).await.expect(404);
+});

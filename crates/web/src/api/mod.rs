@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/peering/internet-exchanges/{id}/prefixes/", get(peers::prefixes))
         .route("/api/peering/autonomous-systems/{id}/shared-ixps/", get(peers::shared_ixps))
         .route("/api/peering/autonomous-systems/{id}/shared-facilities/", get(peers::shared_facilities))
+        .route("/api/peeringdb/networks/render-email/", axum::routing::post(render::network_email))
         // jobs and webhooks (crates/web/src/api/jobs.rs)
         .route("/api/core/jobs/{id}/cancel/", axum::routing::post(jobs::cancel))
         .route("/api/core/jobs/{id}/rerun/", axum::routing::post(jobs::rerun))
