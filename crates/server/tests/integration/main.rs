@@ -12,6 +12,7 @@ mod filters;
 mod jobs;
 mod peeringdb;
 mod peers;
+mod peers_bench;
 mod render;
 mod rules;
 mod ui;

@@ -26,6 +26,10 @@ fn fixture(ns: &str) -> Vec<Json> {
 /// the way the sync stores them: keys named after columns, multiple choices
 /// comma-joined, JSON as text, missing values at their defaults.
 pub async fn insert_records(app: &TestApp, label: &str, records: &[Json]) {
+    insert_into(&app.db.conn, label, records).await
+}
+
+pub async fn insert_into(conn: &sea_orm::DatabaseConnection, label: &str, records: &[Json]) {
     let model: &'static Model = registry::model(label).unwrap();
     for r in records {
         let mut cols = vec![];
@@ -61,7 +65,7 @@ pub async fn insert_records(app: &TestApp, label: &str, records: &[Json]) {
             vals.push(value.into());
         }
         let q = Query::insert().into_table(sea_query::Alias::new(model.table)).columns(cols).values_panic(vals).to_owned();
-        app.db.conn.execute(&q).await.unwrap_or_else(|e| panic!("{label} {r}: {e}"));
+        conn.execute(&q).await.unwrap_or_else(|e| panic!("{label} {r}: {e}"));
     }
 }
 
