@@ -357,8 +357,9 @@ pub async fn link_connection<C: ConnectionTrait>(db: &C, conn: &Obj) -> AppResul
 }
 
 /// Link an IXP (and first its connections) to the IXLan its linked
-/// connections share. Returns the IXLan, or `None` when there is none or
-/// the connections disagree (the IXP is then left unchanged).
+/// connections share. Returns the IXLan, or `None` when there is none (the
+/// IXP is left as it is: a link set by hand survives) or the connections
+/// disagree (the IXP is unlinked, spec §4.2).
 pub async fn link_ixp<C: ConnectionTrait>(db: &C, ixp_id: i64) -> AppResult<Option<i64>> {
     let conns = fetch_where(
         db,
@@ -383,7 +384,17 @@ pub async fn link_ixp<C: ConnectionTrait>(db: &C, ixp_id: i64) -> AppResult<Opti
             .iter()
             .filter_map(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten())
             .collect();
-    let [ixlan] = ixlans.into_iter().collect::<Vec<_>>()[..] else { return Ok(None) };
+    let [ixlan] = ixlans.into_iter().collect::<Vec<_>>()[..] else {
+        db.execute(
+            &Query::update()
+                .table(sea_query::Alias::new(peering::INTERNET_EXCHANGE.table))
+                .value(sea_query::Alias::new("peeringdb_ixlan_id"), Option::<i64>::None)
+                .and_where(Expr::col("id").eq(ixp_id))
+                .to_owned(),
+        )
+        .await?;
+        return Ok(None);
+    };
     let known = ints(db, &Query::select().column("id").from(pdb::IXLAN.table).and_where(Expr::col("id").eq(ixlan)).to_owned())
         .await?;
     if known.is_empty() {

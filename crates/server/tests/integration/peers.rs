@@ -208,6 +208,10 @@ both!(available_peers_follow_every_rule, |backend| {
     let none = app.get(&format!("/api/peering/internet-exchanges/{other}/available-peers/")).await.expect(200);
     assert_eq!(none, json!([]));
     app.get("/api/peering/internet-exchanges/999/available-peers/").await.expect(404);
+    // Reading them needs the view permission on the IXP.
+    let token = app.user_with("nobody", &[json!({"object_types": ["peering.autonomoussystem"], "actions": ["view"]})]).await;
+    let r = app.request(axum::http::Method::GET, &url, None, Some(&token)).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
 });
 
 /// A browser for a user holding only these permissions.
@@ -239,6 +243,8 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     }
     assert!(!html.contains("\">AS201281</td>"), "our own network is not a peer");
     assert!(html.contains("hidden-peers&#x2f;add&#x2f;?peeringdb_network=9100&amp;peeringdb_ixlan=297"), "Hide pre-fills a hidden peer");
+    let form = b.page("/peeringdb/hidden-peers/add/?peeringdb_network=9100&peeringdb_ixlan=297").await;
+    assert!(form.contains("AS100 - Hundred") && form.contains("LU-CIX"), "the hidden peer form comes pre-filled");
 
     // One click: AS100 is created from PeeringDB, then a session per connection and family.
     assert_eq!(app.count("/api/peering/autonomous-systems/?asn=100").await, 0);
@@ -309,6 +315,16 @@ both!(ixps_and_connections_link_to_peeringdb, |backend| {
     assert_eq!(app.get(&format!("/api/net/connections/{c}/")).await.expect(200)["peeringdb_netixlan"], 11709);
     let prefixes = app.get(&format!("/api/peering/internet-exchanges/{lucix}/prefixes/")).await.expect(200);
     assert_eq!(prefixes, ixp["peeringdb_prefixes"]);
+
+    // A connection on another IXLan: the IXP's connections disagree, it is unlinked.
+    insert_records(&app, "peeringdb.internetexchange", &[json!({"id": 500, "name": "Elsewhere-IX"})]).await;
+    insert_records(&app, "peeringdb.ixlan", &[json!({"id": 500, "ix_id": 500})]).await;
+    netixlan(&app, 73, 4840, 2602, 500, Some("10.0.0.73"), None).await;
+    let other = conn(lucix, Some("10.0.0.73/24"), None).await;
+    app.post(&format!("/api/peering/internet-exchanges/{lucix}/link-to-peeringdb/"), json!({})).await.expect(503);
+    assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{lucix}/")).await.expect(200)["peeringdb_ixlan"], json!(null));
+    app.delete(&format!("/api/net/connections/{other}/"), None).await;
+    app.post(&format!("/api/peering/internet-exchanges/{lucix}/link-to-peeringdb/"), json!({})).await.expect(200);
 
     // Only one of the two addresses matching is no match (a missing address matches a missing one).
     let half = new_ixp("half").await;
@@ -460,6 +476,13 @@ both!(as_peeringdb_tab_shows_network_contacts_and_divergence, |backend| {
     assert!(html.contains("Choose a context AS"), "no shared facilities without a context AS");
     b.api(axum::http::Method::PATCH, "/api/users/userpref/", Some(json!({"context": {"as": local.asys}})), true).await;
     assert!(b.page(&page).await.contains("BCE Colocation Luxembourg"), "shared facility with the context AS");
+    // With a context AS, its missing sessions with this AS, one click away.
+    let sessions_tab = format!("/autonomous-systems/{restena}/available-sessions/");
+    let html = b.page(&sessions_tab).await;
+    assert!(html.contains("188.93.170.9") && html.contains("2001:7f8:4c::a2a:1") && html.contains("LU-CIX"), "{html}");
+    b.post(&sessions_tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "11709")]).await;
+    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=2602").await, 4);
+    assert!(!b.page(&sessions_tab).await.contains("Create sessions"), "nothing missing any more");
     // What "Apply" sends makes the difference go away.
     b.api(axum::http::Method::PATCH, &format!("/api/peering/autonomous-systems/{restena}/"), Some(json!({"ipv4_max_prefixes": 10})), true)
         .await;
@@ -487,6 +510,7 @@ both!(ixp_import_creates_ixps_and_connections_for_the_context_as, |backend| {
     let us = app.create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
     let mut b = crate::ui_support::admin(&app).await;
     let page = "/internet-exchanges/peeringdb-import/";
+    assert!(b.page("/internet-exchanges/").await.contains("Import from PeeringDB"));
     assert!(b.page(page).await.contains("Choose an affiliated autonomous system"));
     b.api(axum::http::Method::PATCH, "/api/users/userpref/", Some(json!({"context": {"as": us}})), true).await;
 

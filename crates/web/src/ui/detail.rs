@@ -151,6 +151,7 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
     }
     // PeeringDB: the available peers of a linked IXP, the network of an AS.
     let mut network = None;
+    let context_as = pm_db::session::get_pref(&ctx.prefs, "context.as").and_then(Json::as_i64);
     if m.label() == "peering.internetexchange" && obj.int("peeringdb_ixlan").is_some() {
         tabs.push(json!({"slug": "available-peers", "label": "Available peers", "url": format!("{base}available-peers/"),
             "active": tab == Some("available-peers")}));
@@ -160,6 +161,10 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         if network.is_some() {
             tabs.push(json!({"slug": "peeringdb", "label": "PeeringDB", "url": format!("{base}peeringdb/"),
                 "active": tab == Some("peeringdb")}));
+            if context_as.is_some_and(|c| c != id) {
+                tabs.push(json!({"slug": "available-sessions", "label": "Available sessions",
+                    "url": format!("{base}available-sessions/"), "active": tab == Some("available-sessions")}));
+            }
         }
     }
     if m.features.change_log && ctx.perms().allows(&core::OBJECT_CHANGE, "view") {
@@ -191,6 +196,9 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         Some("configuration") => configuration_tab(ctx, id, j["name"].as_str().unwrap_or("router")).await?,
         Some("available-peers") => super::peers::ixp_tab(ctx, &obj).await?,
         Some("peeringdb") if network.is_some() => super::peers::as_tab(ctx, &obj, network.as_ref().unwrap()).await?,
+        Some("available-sessions") if network.is_some() && context_as.is_some() => {
+            super::peers::as_sessions_tab(ctx, &obj, network.as_ref().unwrap(), context_as.unwrap()).await?
+        }
         Some(slug) => {
             let (r, _) =
                 rel.iter().find(|(r, _)| r.slug == slug).ok_or_else(|| AppError::NotFound("Page not found.".into()))?;

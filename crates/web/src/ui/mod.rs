@@ -392,8 +392,10 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
     let id = |s: &str| s.parse::<i64>().map_err(|_| pm_db::error::not_found(m));
     match parts.as_slice() {
         ["peeringdb-import"] if m.label() == "peering.internetexchange" => peers::ixp_import(ctx).await,
-        [n, "available-peers"] if post && m.label() == "peering.internetexchange" => {
-            let back = format!("{}{}/available-peers/", meta::ui_path(m).unwrap_or("/"), id(n)?);
+        [n, tab @ ("available-peers" | "available-sessions")]
+            if post && matches!(m.name, "internetexchange" | "autonomoussystem") =>
+        {
+            let back = format!("{}{}/{tab}/", meta::ui_path(m).unwrap_or("/"), id(n)?);
             peers::create_sessions(ctx, &back).await
         }
         [] if meta.list && post => list::configure(ctx, m).await,

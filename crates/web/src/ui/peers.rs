@@ -96,6 +96,41 @@ pub async fn ixp_tab(ctx: &Ctx, ixp: &Obj) -> AppResult<Json> {
     }}))
 }
 
+/// The AS "Available sessions" tab: its PeeringDB records on the IXPs it
+/// shares with the context AS whose addresses have no session yet.
+pub async fn as_sessions_tab(ctx: &Ctx, asys: &Obj, network: &Obj, context: i64) -> AppResult<Json> {
+    let db = &ctx.db().conn;
+    let mut pairs = vec![];
+    let mut names = HashMap::new();
+    let context_net = match pm_db::load::get(db, &peering::AUTONOMOUS_SYSTEM, context, Condition::all()).await? {
+        Some(c) => peeringdb::network_by_asn(db, c.int("asn").unwrap_or(0)).await?,
+        None => None,
+    };
+    if let Some(cn) = context_net {
+        let ixp_ids = peeringdb::shared_ixps(db, network.id, cn.id, context).await?;
+        let (ixps, _) = ops::reload(ctx.db(), &peering::INTERNET_EXCHANGE, &ixp_ids, Mode::Brief).await?;
+        for ixp in &ixps {
+            names.insert(ixp.id, ixp.text("name").to_string());
+            let conns = pm_db::load::fetch(
+                db,
+                &net::CONNECTION,
+                Condition::all().add(Expr::col("internet_exchange_point_id").eq(ixp.id)),
+                &[],
+                None,
+                0,
+            )
+            .await?;
+            let conn_ids: Vec<i64> = conns.iter().map(|c| c.id).collect();
+            let ixlans: Vec<i64> = ixp.int("peeringdb_ixlan").into_iter().collect();
+            let asn = asys.int("asn").unwrap_or(0);
+            for n in peeringdb::missing_sessions(db, asn, asys.id, &ixlans, Some(&conn_ids)).await? {
+                pairs.push((ixp.id, n));
+            }
+        }
+    }
+    Ok(json!({"peers": {"rows": peer_rows(ctx, &pairs, &names).await?, "linked": true, "show_ixp": true}}))
+}
+
 /// POST on a peers table: "Create sessions" for one PeeringDB record.
 pub async fn create_sessions(ctx: &mut Ctx, fallback: &str) -> UiResult {
     let form = ctx.form()?;
