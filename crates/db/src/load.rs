@@ -277,7 +277,7 @@ async fn load_links<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn compute<C: ConnectionTrait>(
+pub async fn compute<C: ConnectionTrait>(
     db: &C,
     cache: &mut Cache,
     model: &'static Model,

@@ -413,6 +413,10 @@ both!(sessions_know_whether_peeringdb_lists_them, |backend| {
     assert_eq!(ids(format!("{ixp_sessions}?is_abandoned=true")).await, vec![gone]);
     assert_eq!(ids(format!("{ixp_sessions}?is_abandoned=false")).await.len(), 4);
     app.get(&format!("{ixp_sessions}?is_abandoned=maybe")).await.expect(400);
+    // The web list filters the same way.
+    let mut b = crate::ui_support::admin(&app).await;
+    let html = b.page("/internet-exchange-peering-sessions/?is_abandoned=true").await;
+    assert!(html.contains("1 internet exchange peering session matching"), "UI filter");
 
     // A router that is not polled does not call its sessions abandoned.
     let platform = app.create("/api/devices/platforms/", json!({"name": "Junos", "slug": "junos"})).await;
