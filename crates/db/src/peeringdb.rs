@@ -694,3 +694,55 @@ pub async fn ixp_import_apply(
     }
     Ok((ixps, conns))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(model: &'static crate::model::Model, vals: &[(&str, Val)]) -> Obj {
+        let mut o = Obj::new(model);
+        for (k, v) in vals {
+            o.set(k, v.clone());
+        }
+        o
+    }
+
+    #[test]
+    fn divergence_lists_only_real_differences() {
+        let asys = obj(
+            &peering::AUTONOMOUS_SYSTEM,
+            &[
+                ("name", Val::Text("Example".into())),
+                ("irr_as_set", Val::Null),
+                ("ipv6_max_prefixes", Val::Int(10)),
+                ("ipv4_max_prefixes", Val::Int(100)),
+            ],
+        );
+        let net = obj(
+            &pdb::NETWORK,
+            &[
+                ("name", Val::Text("Example Networks".into())),
+                ("irr_as_set", Val::Text("".into())),
+                ("info_prefixes6", Val::Int(10)),
+                ("info_prefixes4", Val::Int(200)),
+            ],
+        );
+        let d = divergence(&asys, &net);
+        let keys: Vec<&str> = d.iter().map(|x| x["local_key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["name", "ipv4_max_prefixes"], "an unset AS-SET equals an empty one");
+        assert_eq!(d[1]["peeringdb_key"], "info_prefixes4");
+        assert_eq!(d[1]["peeringdb_value"], 200);
+    }
+
+    #[test]
+    fn addresses_compare_whatever_their_spelling() {
+        assert_eq!(host("2001:DB8::1/64"), host("2001:db8::1"));
+        assert_eq!(host("192.0.2.1/32"), host("192.0.2.1"));
+        assert_eq!(host("nonsense"), None);
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(spellings(&ip), ["2001:db8::1".to_string(), "2001:db8::1/128".to_string()]);
+        let nets: Vec<ipnet::IpNet> = vec!["192.0.2.0/24".parse().unwrap()];
+        assert_eq!(with_prefix_len("192.0.2.7".parse().unwrap(), &nets), "192.0.2.7/24");
+        assert_eq!(with_prefix_len("198.51.100.7".parse().unwrap(), &nets), "198.51.100.7/32");
+    }
+}

@@ -323,3 +323,15 @@ pub async fn ixp_import(ctx: &mut Ctx) -> UiResult {
     });
     ctx.render("peeringdb_import.html", page).await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bandwidth_reads_like_peeringdb() {
+        assert_eq!(super::bandwidth(100), "100 Mbps");
+        assert_eq!(super::bandwidth(10_000), "10 Gbps");
+        assert_eq!(super::bandwidth(2_500), "2.5 Gbps");
+        assert_eq!(super::bandwidth(400_000), "400 Gbps");
+        assert_eq!(super::bandwidth(1_000_000), "1 Tbps");
+    }
+}
