@@ -248,7 +248,7 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
 
     // One click: AS100 is created from PeeringDB, then a session per connection and family.
     assert_eq!(app.count("/api/peering/autonomous-systems/?asn=100").await, 0);
-    let r = b.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "1"), ("return_url", &tab)]).await;
+    let r = b.post(&tab, &[("peer", &format!("{}:1", local.ixp)), ("return_url", &tab)]).await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     let asys = &app.get("/api/peering/autonomous-systems/?asn=100").await.expect(200)["results"][0];
     assert_eq!(asys["name"], "Hundred");
@@ -264,10 +264,10 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     assert_eq!(logged, 4, "each session is in the change log");
     // AS100 is configured everywhere now; a second click creates nothing.
     assert!(!b.page(&tab).await.contains("\">AS100</td>"));
-    b.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "1")]).await;
+    b.post(&tab, &[("peer", &format!("{}:1", local.ixp))]).await;
     assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await, 4);
     // An IPv4-only record gets IPv4 sessions only.
-    b.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "2")]).await;
+    b.post(&tab, &[("peer", &format!("{}:2", local.ixp))]).await;
     assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=200").await, 2);
 
     // The provisioning page: every IXP, filtered by ASN.
@@ -277,14 +277,24 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     assert!(one.contains("AS300") && !one.contains("AS2602"));
     let nav = b.page("/").await;
     assert!(nav.contains("Available IXP Peers"), "the sidebar links the page");
+    // Several at once from the selection, in one transaction.
+    let (a, c) = (format!("{}:3", local.ixp), format!("{}:11709", local.ixp));
+    let r = b.post("/peeringdb/available-ixp-peers/", &[("bulk", "1"), ("pk", &a), ("pk", &c)]).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=300").await, 2, "IPv6 only");
+    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=2602").await, 4);
+    assert!(b.page("/").await.contains("Created 6 session(s)."));
+    let r = b.post("/peeringdb/available-ixp-peers/", &[("bulk", "1")]).await;
+    assert_eq!(r.status.as_u16(), 400, "an empty selection is refused");
 
     // Without the add permission on sessions: no button, and the POST is refused.
     let mut v = browser_with(&app, "viewer", &[json!({"object_types": ["peering.internetexchange", "peering.internetexchangepeeringsession"], "actions": ["view"]})]).await;
+    netixlan(&app, 8, 9100, 100, 297, Some("188.93.170.108"), None).await; // AS100's second port
     let html = v.page(&tab).await;
-    assert!(html.contains("AS300") && !html.contains("Create sessions"));
-    let r = v.post(&tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "3")]).await;
+    assert!(html.contains("188.93.170.108") && !html.contains("Create sessions"));
+    let r = v.post(&tab, &[("peer", &format!("{}:8", local.ixp))]).await;
     assert_eq!(r.status.as_u16(), 403, "{}", r.text);
-    assert_eq!(app.count("/api/peering/autonomous-systems/?asn=300").await, 0, "nothing was created");
+    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await, 4, "nothing created");
 });
 
 both!(ixps_and_connections_link_to_peeringdb, |backend| {
@@ -484,7 +494,7 @@ both!(as_peeringdb_tab_shows_network_contacts_and_divergence, |backend| {
     let sessions_tab = format!("/autonomous-systems/{restena}/available-sessions/");
     let html = b.page(&sessions_tab).await;
     assert!(html.contains("188.93.170.9") && html.contains("2001:7f8:4c::a2a:1") && html.contains("LU-CIX"), "{html}");
-    b.post(&sessions_tab, &[("ixp", &local.ixp.to_string()), ("netixlan", "11709")]).await;
+    b.post(&sessions_tab, &[("peer", &format!("{}:11709", local.ixp))]).await;
     assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=2602").await, 4);
     assert!(!b.page(&sessions_tab).await.contains("Create sessions"), "nothing missing any more");
     // What "Apply" sends makes the difference go away.

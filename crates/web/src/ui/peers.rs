@@ -131,31 +131,54 @@ pub async fn as_sessions_tab(ctx: &Ctx, asys: &Obj, network: &Obj, context: i64)
     Ok(json!({"peers": {"rows": peer_rows(ctx, &pairs, &names).await?, "linked": true, "show_ixp": true}}))
 }
 
-/// POST on a peers table: "Create sessions" for one PeeringDB record.
+/// POST on a peers table: "Create sessions" for one PeeringDB record
+/// (`peer`), or for every selected one (`bulk` with `pk`s); values are
+/// `<ixp id>:<record id>`. All in one transaction.
 pub async fn create_sessions(ctx: &mut Ctx, fallback: &str) -> UiResult {
     let form = ctx.form()?;
-    let field = |k: &str| form.get(k).and_then(|v| v.parse::<i64>().ok());
-    let (Some(ixp), Some(record)) = (field("ixp"), field("netixlan")) else {
-        return Err(AppError::BadRequest("Choose a PeeringDB record and an IXP.".into()));
-    };
-    // The IXP must be one the user may see.
-    ops::retrieve(ctx.db(), ctx.perms(), &peering::INTERNET_EXCHANGE, ixp, Mode::Brief).await?;
+    let chosen = if form.has("bulk") { form.all("pk") } else { form.all("peer") };
+    let mut pairs = vec![];
+    for v in chosen {
+        let pair = v.split_once(':').and_then(|(i, n)| Some((i.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
+        pairs.push(pair.ok_or_else(|| AppError::BadRequest(format!("Not a peer: {v}")))?);
+    }
+    if pairs.is_empty() {
+        return Err(AppError::BadRequest("Choose at least one peer.".into()));
+    }
+    // The IXPs must be ones the user may see.
+    for (ixp, _) in &pairs {
+        ops::retrieve(ctx.db(), ctx.perms(), &peering::INTERNET_EXCHANGE, *ixp, Mode::Brief).await?;
+    }
     let back = ctx.return_url(Some(&form), fallback);
     let result = {
         let a = actor(ctx);
         let w = ctx.db().begin_write().await?;
-        match peeringdb::create_sessions_from_netixlan(&w.txn, &a, ixp, record).await {
-            Ok(ids) => {
-                w.commit().await?;
-                Ok(ids)
+        let mut created = 0;
+        let mut failed = None;
+        for (ixp, record) in &pairs {
+            match peeringdb::create_sessions_from_netixlan(&w.txn, &a, *ixp, *record).await {
+                Ok(ids) => created += ids.len(),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
-            Err(e) => Err(e),
+        }
+        match failed {
+            None => {
+                w.commit().await?;
+                Ok(created)
+            }
+            Some(e) => Err(e),
         }
     };
     match result {
-        Ok(ids) if ids.is_empty() => ctx.flash("info", "These sessions exist already.".into()).await,
-        Ok(ids) => ctx.flash("success", format!("Created {} session(s).", ids.len())).await,
-        Err(AppError::Validation(f)) => ctx.flash("danger", esc(&super::render::field_errors_text(&f))).await,
+        Ok(0) => ctx.flash("info", "These sessions exist already.".into()).await,
+        Ok(n) => ctx.flash("success", format!("Created {n} session(s).")).await,
+        Err(AppError::Validation(f)) => {
+            let text = format!("Nothing was created: {}", super::render::field_errors_text(&f));
+            ctx.flash("danger", esc(&text)).await
+        }
         Err(e) => return Err(e),
     }
     Ok(redirect(&back))
