@@ -478,6 +478,8 @@ both!(as_peeringdb_tab_shows_network_contacts_and_divergence, |backend| {
             "ipv6_max_prefixes": 5, "ipv4_max_prefixes": 100}))
         .await;
     let mut b = crate::ui_support::admin(&app).await;
+    let main = b.page(&format!("/autonomous-systems/{restena}/")).await;
+    assert!(main.contains("Differs from PeeringDB: Name, IPv4 max prefixes"), "the main tab warns");
     let page = format!("/autonomous-systems/{restena}/peeringdb/");
     let html = b.page(&page).await;
     assert!(html.contains("Differences with PeeringDB"));

@@ -245,6 +245,15 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     {
         out["contacts"] = contacts(ctx, m, obj.id).await?;
     }
+    // An AS whose values differ from its PeeringDB network says so (details on its PeeringDB tab).
+    if m.label() == "peering.autonomoussystem"
+        && let Some(net) = pm_db::peeringdb::network_by_asn(&ctx.db().conn, obj.int("asn").unwrap_or(0)).await?
+    {
+        let labels: Vec<Json> = pm_db::peeringdb::divergence(obj, &net).iter().map(|d| d["label"].clone()).collect();
+        if !labels.is_empty() {
+            out["divergence"] = json!({"labels": labels, "url": format!("{}{}/peeringdb/", meta::ui_path(m).unwrap_or("/"), obj.id)});
+        }
+    }
     if std::ptr::eq(m, &core::OBJECT_CHANGE) {
         let pre = j.get("prechange_data").cloned().unwrap_or(Json::Null);
         let post = j.get("postchange_data").cloned().unwrap_or(Json::Null);
