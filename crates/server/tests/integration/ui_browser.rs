@@ -220,13 +220,17 @@ fn decode_base64(s: &str) -> Vec<u8> {
 
 /// The real server on a random local port.
 async fn serve() -> String {
+    serve_db().await.0
+}
+
+async fn serve_db() -> (String, pm_db::Db) {
     install_crypto();
     let url = fresh_url(Backend::Sqlite).await;
     let db = pm_db::Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
     let state = pm_web::AppState {
-        db,
+        db: db.clone(),
         settings: Arc::new(pm_db::Settings::default()),
         config: Arc::new(pm_web::WebConfig::default()),
     };
@@ -236,7 +240,7 @@ async fn serve() -> String {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), db)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,5 +320,83 @@ async fn chromium_login_create_search_edit_changelog_bulk_delete() {
     d.wait_text("data-theme=\"dark\"").await;
     d.goto("/core/changelog/").await;
     d.screenshot("changelog-list-dark").await;
+    d.quit().await;
+}
+
+/// The AS add form fills itself from the PeeringDB cache once the ASN is
+/// typed; the new AS then has a PeeringDB tab.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_as_form_fills_from_peeringdb() {
+    let (base, db) = serve_db().await;
+    let net = json!({"id": 4840, "asn": 2602, "name": "Fondation RESTENA", "irr_as_set": "AS-RESTENA",
+        "info_prefixes4": 10, "info_prefixes6": 5, "policy_general": "Open"});
+    crate::peers::insert_into(&db.conn, "peeringdb.network", &[net]).await;
+    let Some(d) = Driver::start(base).await else { return };
+    d.goto("/login/").await;
+    d.fill("#id_username", "admin").await;
+    d.fill("#id_password", "admin-password").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("Peering").await;
+    d.goto("/autonomous-systems/add/").await;
+    d.check_js().await;
+    d.fill("#id_asn", "2602").await;
+    d.click("#id_description").await; // leaving the field asks the cache
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let value = |id: &'static str| {
+        let d = &d;
+        async move { d.script(&format!("return document.getElementById('{id}').value")).await }
+    };
+    while value("id_name").await != "Fondation RESTENA" {
+        assert!(Instant::now() < deadline, "the name was never filled in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(value("id_irr_as_set").await, "AS-RESTENA");
+    assert_eq!(value("id_ipv4_max_prefixes").await, "10");
+    assert_eq!(value("id_ipv6_max_prefixes").await, "5");
+    d.screenshot("as-add-from-peeringdb").await;
+    d.click("button[name=_save]").await;
+    d.wait_text("Created autonomous system").await;
+    d.click(".tabs a[href$='/peeringdb/']").await;
+    d.wait_text("PeeringDB network").await;
+    d.screenshot("as-peeringdb").await;
+
+    // An IXP on that LAN: its available peers, and sessions in one click.
+    let c = &db.conn;
+    crate::peers::insert_into(c, "peeringdb.internetexchange", &[json!({"id": 297, "name": "LU-CIX"})]).await;
+    crate::peers::insert_into(c, "peeringdb.ixlan", &[json!({"id": 297, "ix_id": 297})]).await;
+    let more = [(4841, 64496, "Example One", true), (4842, 15169, "Example Two", false)];
+    for (id, asn, name, never) in more {
+        let net = json!({"id": id, "asn": asn, "name": name, "irr_as_set": format!("AS-{id}"), "policy_general": "Selective",
+            "info_never_via_route_servers": never});
+        crate::peers::insert_into(c, "peeringdb.network", &[net]).await;
+    }
+    let records = [(1, 4840, 2602, 9), (2, 4841, 64496, 20), (3, 4842, 15169, 30)].map(|(id, net, asn, host)| {
+        json!({"id": id, "net_id": net, "asn": asn, "ixlan_id": 297, "ipaddr4": format!("188.93.170.{host}"),
+            "ipaddr6": format!("2001:7f8:4c::{host:x}"), "speed": 10_000 * id, "is_rs_peer": id != 2})
+    });
+    crate::peers::insert_into(c, "peeringdb.networkixlan", &records).await;
+    let perms = pm_db::auth::Perms::superuser();
+    let settings = pm_db::Settings::default();
+    let actor = pm_db::write::Actor {
+        user_id: Some(1),
+        user_name: "admin".into(),
+        request_id: uuid::Uuid::new_v4(),
+        perms: &perms,
+        settings: &settings,
+    };
+    let reg = |l: &str| pm_db::registry::model(l).unwrap();
+    let create = |label: &str, item: Json| {
+        let (actor, db, m) = (&actor, &db, reg(label));
+        async move { pm_db::ops::create(db, actor, m, &[item], false).await.unwrap()[0] }
+    };
+    let us = create("peering.autonomoussystem", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
+    let ixp = create("peering.internetexchange", json!({"name": "LU-CIX", "slug": "lu-cix", "local_autonomous_system": us, "peeringdb_ixlan": 297})).await;
+    create("net.connection", json!({"internet_exchange_point": ixp, "router": null, "ipv4_address": "188.93.170.1/23", "ipv6_address": "2001:7f8:4c::1/64"})).await;
+    d.goto(&format!("/internet-exchanges/{ixp}/available-peers/")).await;
+    d.wait_text("never via RS").await;
+    d.screenshot("ixp-available-peers").await;
+    d.click("button[name=peer]").await;
+    d.wait_text("Created 2 session(s).").await;
+    d.screenshot("ixp-available-peers-created").await;
     d.quit().await;
 }
