@@ -14,12 +14,12 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
 use sea_query::{Condition, Expr, ExprTrait, Query};
 use serde_json::{Value as Json, json};
 
+use crate::Db;
 use crate::error::{AppError, AppResult, FieldErrors, permission_denied};
 use crate::load;
 use crate::models::{net, peering, peeringdb as pdb};
 use crate::object::{Obj, Val};
 use crate::write::{self, Actor};
-use crate::Db;
 
 /// `2001:DB8::1/128` or `192.0.2.1` → the address, for comparisons (the
 /// cache keeps PeeringDB's bare hosts, local objects their own forms).
@@ -92,10 +92,18 @@ pub fn divergence(asys: &Obj, network: &Obj) -> Vec<Json> {
 
 /// The AS with this ASN, created from its PeeringDB network when missing
 /// (name, IRR AS-SET, max prefixes). `None` when PeeringDB does not know it.
-pub async fn create_as_from_peeringdb(txn: &DatabaseTransaction, actor: &Actor<'_>, asn: i64) -> AppResult<Option<i64>> {
+pub async fn create_as_from_peeringdb(
+    txn: &DatabaseTransaction,
+    actor: &Actor<'_>,
+    asn: i64,
+) -> AppResult<Option<i64>> {
     let existing = ints(
         txn,
-        &Query::select().column("id").from(peering::AUTONOMOUS_SYSTEM.table).and_where(Expr::col("asn").eq(asn)).to_owned(),
+        &Query::select()
+            .column("id")
+            .from(peering::AUTONOMOUS_SYSTEM.table)
+            .and_where(Expr::col("asn").eq(asn))
+            .to_owned(),
     )
     .await?;
     if let Some(id) = existing.first() {
@@ -256,7 +264,10 @@ pub async fn create_sessions_from_netixlan(
         .ok_or_else(|| AppError::NotFound("PeeringDB record not found.".into()))?;
     let asn = record.int("asn").unwrap_or(0);
     let as_id = create_as_from_peeringdb(txn, actor, asn).await?.ok_or_else(|| {
-        AppError::Validation(FieldErrors::single("autonomous_system", &format!("AS{asn} is not in the PeeringDB cache.")))
+        AppError::Validation(FieldErrors::single(
+            "autonomous_system",
+            &format!("AS{asn} is not in the PeeringDB cache."),
+        ))
     })?;
     let conns = fetch_where(
         txn,
@@ -395,8 +406,9 @@ pub async fn link_ixp<C: ConnectionTrait>(db: &C, ixp_id: i64) -> AppResult<Opti
         .await?;
         return Ok(None);
     };
-    let known = ints(db, &Query::select().column("id").from(pdb::IXLAN.table).and_where(Expr::col("id").eq(ixlan)).to_owned())
-        .await?;
+    let known =
+        ints(db, &Query::select().column("id").from(pdb::IXLAN.table).and_where(Expr::col("id").eq(ixlan)).to_owned())
+            .await?;
     if known.is_empty() {
         return Ok(None); // the record names an IXLan PeeringDB did not send
     }
@@ -474,11 +486,11 @@ pub async fn prefixes_by_ixlan<C: ConnectionTrait>(db: &C, ixlans: &[i64]) -> Ap
 /// The prefix length of the IXLan prefix holding `ip`, for connection
 /// addresses (`cidr4`/`cidr6`); the host length when none holds it.
 fn with_prefix_len(ip: IpAddr, prefixes: &[ipnet::IpNet]) -> String {
-    let len = prefixes
-        .iter()
-        .find(|p| p.contains(&ip))
-        .map(|p| p.prefix_len())
-        .unwrap_or(if ip.is_ipv4() { 32 } else { 128 });
+    let len = prefixes.iter().find(|p| p.contains(&ip)).map(|p| p.prefix_len()).unwrap_or(if ip.is_ipv4() {
+        32
+    } else {
+        128
+    });
     format!("{ip}/{len}")
 }
 
@@ -569,7 +581,9 @@ pub async fn missing_sessions<C: ConnectionTrait>(
         return Ok(vec![]);
     }
     let mut q = Query::select();
-    q.column("ip_address").from(peering::IXP_PEERING_SESSION.table).and_where(Expr::col("autonomous_system_id").eq(as_id));
+    q.column("ip_address")
+        .from(peering::IXP_PEERING_SESSION.table)
+        .and_where(Expr::col("autonomous_system_id").eq(as_id));
     if let Some(c) = connections {
         q.and_where(Expr::col("ixp_connection_id").is_in(c.to_vec()));
     }
@@ -620,16 +634,21 @@ pub async fn ixp_import_plan<C: ConnectionTrait>(db: &C, as_id: i64) -> AppResul
         .to_owned();
     let cond = Condition::all().add(Expr::col("asn").eq(asn)).add(Expr::col("id").not_in_subquery(linked));
     let records = fetch_where(db, &pdb::NETWORK_IXLAN, cond, &[("ixlan_id", false), ("id", false)]).await?;
-    let ixlan_ids: Vec<i64> = records.iter().filter_map(|r| r.int("ixlan")).collect::<HashSet<_>>().into_iter().collect();
-    let ixlans = fetch_where(db, &pdb::IXLAN, Condition::all().add(Expr::col("id").is_in(ixlan_ids.clone())), &[]).await?;
+    let ixlan_ids: Vec<i64> =
+        records.iter().filter_map(|r| r.int("ixlan")).collect::<HashSet<_>>().into_iter().collect();
+    let ixlans =
+        fetch_where(db, &pdb::IXLAN, Condition::all().add(Expr::col("id").is_in(ixlan_ids.clone())), &[]).await?;
     let ix_ids: Vec<i64> = ixlans.iter().filter_map(|l| l.int("ix")).collect();
-    let ixes = fetch_where(db, &pdb::INTERNET_EXCHANGE, Condition::all().add(Expr::col("id").is_in(ix_ids)), &[]).await?;
-    let prefixes = fetch_where(db, &pdb::IXLAN_PREFIX, Condition::all().add(Expr::col("ixlan_id").is_in(ixlan_ids)), &[])
-        .await?;
+    let ixes =
+        fetch_where(db, &pdb::INTERNET_EXCHANGE, Condition::all().add(Expr::col("id").is_in(ix_ids)), &[]).await?;
+    let prefixes =
+        fetch_where(db, &pdb::IXLAN_PREFIX, Condition::all().add(Expr::col("ixlan_id").is_in(ixlan_ids)), &[]).await?;
     let existing = fetch_where(
         db,
         &peering::INTERNET_EXCHANGE,
-        Condition::all().add(Expr::col("local_autonomous_system_id").eq(as_id)).add(Expr::col("peeringdb_ixlan_id").is_not_null()),
+        Condition::all()
+            .add(Expr::col("local_autonomous_system_id").eq(as_id))
+            .add(Expr::col("peeringdb_ixlan_id").is_not_null()),
         &[("id", false)],
     )
     .await?;
@@ -640,8 +659,11 @@ pub async fn ixp_import_plan<C: ConnectionTrait>(db: &C, as_id: i64) -> AppResul
             continue;
         }
         let Some(ixlan) = r.int("ixlan") else { continue };
-        let nets: Vec<ipnet::IpNet> =
-            prefixes.iter().filter(|p| p.int("ixlan") == Some(ixlan)).filter_map(|p| p.text("prefix").parse().ok()).collect();
+        let nets: Vec<ipnet::IpNet> = prefixes
+            .iter()
+            .filter(|p| p.int("ixlan") == Some(ixlan))
+            .filter_map(|p| p.text("prefix").parse().ok())
+            .collect();
         let conn = (r.id, v6.map(|ip| with_prefix_len(ip, &nets)), v4.map(|ip| with_prefix_len(ip, &nets)));
         if let Some(g) = groups.iter_mut().find(|g| g.ixlan == ixlan) {
             g.connections.push(conn);
@@ -675,8 +697,15 @@ pub async fn ixp_import_apply(
     let (mut ixps, mut conns) = (0, 0);
     for g in plan {
         let slug = pm_domain::text::slugify(&format!("{} {}", g.ix_name, g.ix_id.unwrap_or(g.ixlan)));
-        let by_slug = ints(txn, &Query::select().column("id").from(ixp_model.table).and_where(Expr::col("slug").eq(slug.clone())).to_owned())
-            .await?;
+        let by_slug = ints(
+            txn,
+            &Query::select()
+                .column("id")
+                .from(ixp_model.table)
+                .and_where(Expr::col("slug").eq(slug.clone()))
+                .to_owned(),
+        )
+        .await?;
         let ixp = match g.existing_ixp.or(by_slug.first().copied()) {
             Some(id) => id,
             None => {

@@ -160,7 +160,11 @@ impl Item {
             ("autonomoussystem", "peeringdb_contacts") => {
                 let m = model("peeringdb.networkcontact");
                 let ids = match crate::peeringdb::network_of(self)? {
-                    Some(n) => self.graph.query(m, sea_query::Condition::all().add(sea_query::ExprTrait::eq(sea_query::Expr::col("net_id"), n.obj.id)))?,
+                    Some(n) => self.graph.query(
+                        m,
+                        sea_query::Condition::all()
+                            .add(sea_query::ExprTrait::eq(sea_query::Expr::col("net_id"), n.obj.id)),
+                    )?,
                     None => vec![],
                 };
                 Some(set(&self.graph, m, ids))

@@ -51,7 +51,9 @@ pub fn shared_ixps(value: &Value, other: &Value) -> Result<Value, Error> {
     let local_as = if is_as(peer) { peer.obj.id } else { asys.obj.id };
     let m = model("peering.internetexchange");
     let ids = match (network_of(asys)?, network_of(peer)?) {
-        (Some(x), Some(y)) => asys.graph.block_on(pdb::shared_ixps(&asys.graph.db.conn, x.obj.id, y.obj.id, local_as))?,
+        (Some(x), Some(y)) => {
+            asys.graph.block_on(pdb::shared_ixps(&asys.graph.db.conn, x.obj.id, y.obj.id, local_as))?
+        }
         _ => vec![],
     };
     Ok(set(&asys.graph, m, ids))
@@ -101,7 +103,8 @@ pub fn missing_sessions(value: &Value, other: &Value, ixp: Option<&Value>) -> Re
             }
         };
         let asn = a.obj.int("asn").unwrap_or(0);
-        let found = graph.block_on(pdb::missing_sessions(&graph.db.conn, asn, a.obj.id, &ixlans, connections.as_deref()))?;
+        let found =
+            graph.block_on(pdb::missing_sessions(&graph.db.conn, asn, a.obj.id, &ixlans, connections.as_deref()))?;
         let ids: Vec<i64> = found.iter().map(|o| o.id).collect();
         graph.ensure(netixlan, &ids)?;
         return Ok(set(graph, netixlan, ids));
@@ -112,12 +115,10 @@ pub fn missing_sessions(value: &Value, other: &Value, ixp: Option<&Value>) -> Re
     // A network on either side: every record of `other` on IXLans where
     // `value` is present (existing sessions are not excluded, as in Peering Manager).
     let (Some(x), Some(y)) = (network_of(a)?, network_of(b)?) else { return Ok(set(graph, netixlan, vec![])) };
-    let present = Query::select()
-        .column("ixlan_id")
-        .from(netixlan.table)
-        .and_where(Expr::col("net_id").eq(x.obj.id))
-        .to_owned();
-    let mut cond = Condition::all().add(Expr::col("net_id").eq(y.obj.id)).add(Expr::col("ixlan_id").in_subquery(present));
+    let present =
+        Query::select().column("ixlan_id").from(netixlan.table).and_where(Expr::col("net_id").eq(x.obj.id)).to_owned();
+    let mut cond =
+        Condition::all().add(Expr::col("net_id").eq(y.obj.id)).add(Expr::col("ixlan_id").in_subquery(present));
     if let Some(l) = ixp.and_then(|i| i.obj.int("peeringdb_ixlan")) {
         cond = cond.add(Expr::col("ixlan_id").eq(l));
     }

@@ -64,7 +64,8 @@ pub async fn insert_into(conn: &sea_orm::DatabaseConnection, label: &str, record
             cols.push(sea_query::Alias::new(col));
             vals.push(value.into());
         }
-        let q = Query::insert().into_table(sea_query::Alias::new(model.table)).columns(cols).values_panic(vals).to_owned();
+        let q =
+            Query::insert().into_table(sea_query::Alias::new(model.table)).columns(cols).values_panic(vals).to_owned();
         conn.execute(&q).await.unwrap_or_else(|e| panic!("{label} {r}: {e}"));
     }
 }
@@ -112,7 +113,10 @@ pub struct Local {
 
 pub async fn local_side(app: &TestApp) -> Local {
     let asys = app
-        .create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Guillaume Mazoyer", "affiliated": true}))
+        .create(
+            "/api/peering/autonomous-systems/",
+            json!({"asn": 201281, "name": "Guillaume Mazoyer", "affiliated": true}),
+        )
         .await;
     let ixp = app
         .create(
@@ -194,22 +198,31 @@ both!(available_peers_follow_every_rule, |backend| {
     assert_eq!(asns(&app.get(&url).await.expect(200)), vec![200, 300]);
 
     // Hidden peers are left out while the hiding lasts.
-    let hp = app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 9200, "peeringdb_ixlan": 297})).await;
+    let hp =
+        app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 9200, "peeringdb_ixlan": 297})).await;
     assert_eq!(asns(&app.get(&url).await.expect(200)), vec![300]);
-    app.patch(&format!("/api/peeringdb/hidden-peers/{hp}/"), json!({"until": "2999-01-01T00:00:00Z"})).await.expect(200);
+    app.patch(&format!("/api/peeringdb/hidden-peers/{hp}/"), json!({"until": "2999-01-01T00:00:00Z"}))
+        .await
+        .expect(200);
     assert_eq!(asns(&app.get(&url).await.expect(200)), vec![300]);
-    app.patch(&format!("/api/peeringdb/hidden-peers/{hp}/"), json!({"until": "2000-01-01T00:00:00Z"})).await.expect(200);
+    app.patch(&format!("/api/peeringdb/hidden-peers/{hp}/"), json!({"until": "2000-01-01T00:00:00Z"}))
+        .await
+        .expect(200);
     assert_eq!(asns(&app.get(&url).await.expect(200)), vec![200, 300], "an expired hiding no longer hides");
 
     // An IXP that is not linked to PeeringDB has no available peers.
     let other = app
-        .create("/api/peering/internet-exchanges/", json!({"name": "Unlinked", "slug": "unlinked", "local_autonomous_system": local.asys}))
+        .create(
+            "/api/peering/internet-exchanges/",
+            json!({"name": "Unlinked", "slug": "unlinked", "local_autonomous_system": local.asys}),
+        )
         .await;
     let none = app.get(&format!("/api/peering/internet-exchanges/{other}/available-peers/")).await.expect(200);
     assert_eq!(none, json!([]));
     app.get("/api/peering/internet-exchanges/999/available-peers/").await.expect(404);
     // Reading them needs the view permission on the IXP.
-    let token = app.user_with("nobody", &[json!({"object_types": ["peering.autonomoussystem"], "actions": ["view"]})]).await;
+    let token =
+        app.user_with("nobody", &[json!({"object_types": ["peering.autonomoussystem"], "actions": ["view"]})]).await;
     let r = app.request(axum::http::Method::GET, &url, None, Some(&token)).await;
     assert_eq!(r.status.as_u16(), 403, "{}", r.text);
 });
@@ -217,7 +230,8 @@ both!(available_peers_follow_every_rule, |backend| {
 /// A browser for a user holding only these permissions.
 async fn browser_with<'a>(app: &'a TestApp, name: &str, permissions: &[Json]) -> crate::ui_support::Browser<'a> {
     app.user_with(name, permissions).await;
-    let id = app.get(&format!("/api/users/users/?username={name}")).await.expect(200)["results"][0]["id"].as_i64().unwrap();
+    let id =
+        app.get(&format!("/api/users/users/?username={name}")).await.expect(200)["results"][0]["id"].as_i64().unwrap();
     app.patch(&format!("/api/users/users/{id}/"), json!({"password": "a-long-password-1"})).await.expect(200);
     let mut b = crate::ui_support::Browser::new(app);
     b.login(name, "a-long-password-1").await;
@@ -236,13 +250,21 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     let mut b = crate::ui_support::admin(&app).await;
     let tab = format!("/internet-exchanges/{}/available-peers/", local.ixp);
     let html = b.page(&format!("/internet-exchanges/{}/", local.ixp)).await;
-    assert!(html.contains("available-peers&#x2f;\" class=\"\">Available peers"), "the IXP page links its Available peers tab");
+    assert!(
+        html.contains("available-peers&#x2f;\" class=\"\">Available peers"),
+        "the IXP page links its Available peers tab"
+    );
     let html = b.page(&tab).await;
-    for needle in ["AS100", "Hundred", "2001:7f8:4c::100", "188.93.170.200", "never via RS", "Create sessions", "10 Gbps"] {
+    for needle in
+        ["AS100", "Hundred", "2001:7f8:4c::100", "188.93.170.200", "never via RS", "Create sessions", "10 Gbps"]
+    {
         assert!(html.contains(needle), "{needle} missing from the tab");
     }
     assert!(!html.contains("\">AS201281</td>"), "our own network is not a peer");
-    assert!(html.contains("hidden-peers&#x2f;add&#x2f;?peeringdb_network=9100&amp;peeringdb_ixlan=297"), "Hide pre-fills a hidden peer");
+    assert!(
+        html.contains("hidden-peers&#x2f;add&#x2f;?peeringdb_network=9100&amp;peeringdb_ixlan=297"),
+        "Hide pre-fills a hidden peer"
+    );
     let form = b.page("/peeringdb/hidden-peers/add/?peeringdb_network=9100&peeringdb_ixlan=297").await;
     assert!(form.contains("AS100 - Hundred") && form.contains("LU-CIX"), "the hidden peer form comes pre-filled");
 
@@ -255,12 +277,15 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     assert_eq!(asys["irr_as_set"], "AS-HUNDRED");
     assert_eq!(asys["ipv4_max_prefixes"], 10);
     assert_eq!(asys["ipv6_max_prefixes"], 20);
-    let sessions = app.get("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await.expect(200);
+    let sessions =
+        app.get("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await.expect(200);
     assert_eq!(sessions["count"], 4, "{sessions}");
-    let mut ips: Vec<&str> = sessions["results"].as_array().unwrap().iter().map(|s| s["ip_address"].as_str().unwrap()).collect();
+    let mut ips: Vec<&str> =
+        sessions["results"].as_array().unwrap().iter().map(|s| s["ip_address"].as_str().unwrap()).collect();
     ips.sort();
     assert_eq!(ips, ["188.93.170.100", "188.93.170.100", "2001:7f8:4c::100", "2001:7f8:4c::100"]);
-    let logged = app.count("/api/core/object-changes/?changed_object_type=peering.internetexchangepeeringsession").await;
+    let logged =
+        app.count("/api/core/object-changes/?changed_object_type=peering.internetexchangepeeringsession").await;
     assert_eq!(logged, 4, "each session is in the change log");
     // AS100 is configured everywhere now; a second click creates nothing.
     assert!(!b.page(&tab).await.contains("\">AS100</td>"));
@@ -281,7 +306,11 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     let (a, c) = (format!("{}:3", local.ixp), format!("{}:11709", local.ixp));
     let r = b.post("/peeringdb/available-ixp-peers/", &[("bulk", "1"), ("pk", &a), ("pk", &c)]).await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
-    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=300").await, 2, "IPv6 only");
+    assert_eq!(
+        app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=300").await,
+        2,
+        "IPv6 only"
+    );
     assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=2602").await, 4);
     assert!(b.page("/").await.contains("Created 6 session(s)."));
     let r = b.post("/peeringdb/available-ixp-peers/", &[("bulk", "1")]).await;
@@ -294,20 +323,26 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
     assert!(html.contains("188.93.170.108") && !html.contains("Create sessions"));
     let r = v.post(&tab, &[("peer", &format!("{}:8", local.ixp))]).await;
     assert_eq!(r.status.as_u16(), 403, "{}", r.text);
-    assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await, 4, "nothing created");
+    assert_eq!(
+        app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=100").await,
+        4,
+        "nothing created"
+    );
 });
 
 both!(ixps_and_connections_link_to_peeringdb, |backend| {
     let app = TestApp::new(backend).await;
     load_fixtures(&app).await;
-    let asys = app
-        .create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true}))
-        .await;
+    let asys =
+        app.create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
     let new_ixp = |slug: &'static str| {
         let app = &app;
         async move {
-            app.create("/api/peering/internet-exchanges/", json!({"name": slug, "slug": slug, "local_autonomous_system": asys}))
-                .await
+            app.create(
+                "/api/peering/internet-exchanges/",
+                json!({"name": slug, "slug": slug, "local_autonomous_system": asys}),
+            )
+            .await
         }
     };
     let conn = |ixp: i64, v4: Option<&str>, v6: Option<&str>| {
@@ -332,7 +367,10 @@ both!(ixps_and_connections_link_to_peeringdb, |backend| {
     netixlan(&app, 73, 4840, 2602, 500, Some("10.0.0.73"), None).await;
     let other = conn(lucix, Some("10.0.0.73/24"), None).await;
     app.post(&format!("/api/peering/internet-exchanges/{lucix}/link-to-peeringdb/"), json!({})).await.expect(503);
-    assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{lucix}/")).await.expect(200)["peeringdb_ixlan"], json!(null));
+    assert_eq!(
+        app.get(&format!("/api/peering/internet-exchanges/{lucix}/")).await.expect(200)["peeringdb_ixlan"],
+        json!(null)
+    );
     app.delete(&format!("/api/net/connections/{other}/"), None).await;
     app.post(&format!("/api/peering/internet-exchanges/{lucix}/link-to-peeringdb/"), json!({})).await.expect(200);
 
@@ -354,9 +392,15 @@ both!(ixps_and_connections_link_to_peeringdb, |backend| {
     assert_eq!(app.get(&format!("/api/net/connections/{c2}/")).await.expect(200)["peeringdb_netixlan"], json!(null));
 
     // Needs the change permission.
-    let token = app.user_with("reader", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})]).await;
+    let token =
+        app.user_with("reader", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})]).await;
     let r = app
-        .request(axum::http::Method::POST, &format!("/api/peering/internet-exchanges/{half}/link-to-peeringdb/"), Some(json!({})), Some(&token))
+        .request(
+            axum::http::Method::POST,
+            &format!("/api/peering/internet-exchanges/{half}/link-to-peeringdb/"),
+            Some(json!({})),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 403, "{}", r.text);
     app.post("/api/peering/internet-exchanges/999/link-to-peeringdb/", json!({})).await.expect(404);
@@ -365,8 +409,13 @@ both!(ixps_and_connections_link_to_peeringdb, |backend| {
     let later = new_ixp("later").await;
     netixlan(&app, 72, 4840, 2602, 297, Some("188.93.170.72"), Some("2001:7f8:4c::72")).await;
     let c3 = conn(later, Some("188.93.170.72/23"), Some("2001:7f8:4c::72/64")).await;
-    let hp = app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297})).await;
-    app.db.conn.execute_unprepared("UPDATE peeringdb_hiddenpeer SET peeringdb_network_id = NULL, peeringdb_ixlan_id = NULL").await.unwrap();
+    let hp =
+        app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297})).await;
+    app.db
+        .conn
+        .execute_unprepared("UPDATE peeringdb_hiddenpeer SET peeringdb_network_id = NULL, peeringdb_ixlan_id = NULL")
+        .await
+        .unwrap();
     pm_db::peeringdb::link_all(&app.db).await.unwrap();
     assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{later}/")).await.expect(200)["peeringdb_ixlan"], 297);
     assert_eq!(app.get(&format!("/api/net/connections/{c3}/")).await.expect(200)["peeringdb_netixlan"], 72);
@@ -384,7 +433,11 @@ both!(sessions_know_whether_peeringdb_lists_them, |backend| {
     let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
     let state = |id: i64, s: &'static str| {
         let app = &app;
-        async move { app.patch(&format!("/api/peering/internet-exchange-peering-sessions/{id}/"), json!({"bgp_state": s})).await.expect(200) }
+        async move {
+            app.patch(&format!("/api/peering/internet-exchange-peering-sessions/{id}/"), json!({"bgp_state": s}))
+                .await
+                .expect(200)
+        }
     };
     let listed = session(&app, hundred, local.conns[0], "2001:7f8:4c::100").await;
     state(listed, "idle").await;
@@ -407,7 +460,11 @@ both!(sessions_know_whether_peeringdb_lists_them, |backend| {
     assert_eq!((s["exists_in_peeringdb"].clone(), s["is_abandoned"].clone()), (json!(false), json!(true)));
     for id in [gone_up, unknown_as, unlinked_conn] {
         let s = get(id).await;
-        assert_eq!((s["exists_in_peeringdb"].clone(), s["is_abandoned"].clone()), (json!(false), json!(false)), "session {id}");
+        assert_eq!(
+            (s["exists_in_peeringdb"].clone(), s["is_abandoned"].clone()),
+            (json!(false), json!(false)),
+            "session {id}"
+        );
     }
     let ids = |path: String| {
         let app = &app;
@@ -419,7 +476,10 @@ both!(sessions_know_whether_peeringdb_lists_them, |backend| {
         }
     };
     assert_eq!(ids(format!("{ixp_sessions}?exists_in_peeringdb=true")).await, vec![listed]);
-    assert_eq!(ids(format!("{ixp_sessions}?exists_in_peeringdb=false")).await, vec![gone, gone_up, unknown_as, unlinked_conn]);
+    assert_eq!(
+        ids(format!("{ixp_sessions}?exists_in_peeringdb=false")).await,
+        vec![gone, gone_up, unknown_as, unlinked_conn]
+    );
     assert_eq!(ids(format!("{ixp_sessions}?is_abandoned=true")).await, vec![gone]);
     assert_eq!(ids(format!("{ixp_sessions}?is_abandoned=false")).await.len(), 4);
     app.get(&format!("{ixp_sessions}?is_abandoned=maybe")).await.expect(400);
@@ -463,9 +523,15 @@ both!(shared_ixps_and_facilities_need_a_context_as, |backend| {
     assert_eq!(facilities.as_array().unwrap().len(), 1, "{facilities}");
     assert_eq!(facilities[0]["name"], "BCE Colocation Luxembourg");
     // Our own AS shares nothing with itself; an AS unknown to PeeringDB neither.
-    assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{}/shared-ixps/", local.asys)).await.expect(200), json!([]));
+    assert_eq!(
+        app.get(&format!("/api/peering/autonomous-systems/{}/shared-ixps/", local.asys)).await.expect(200),
+        json!([])
+    );
     let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
-    assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{private}/shared-facilities/")).await.expect(200), json!([]));
+    assert_eq!(
+        app.get(&format!("/api/peering/autonomous-systems/{private}/shared-facilities/")).await.expect(200),
+        json!([])
+    );
     app.get("/api/peering/autonomous-systems/999/shared-ixps/").await.expect(404);
 });
 
@@ -474,8 +540,11 @@ both!(as_peeringdb_tab_shows_network_contacts_and_divergence, |backend| {
     let local = peering_lan(&app).await;
     shared_facility(&app).await;
     let restena = app
-        .create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "RESTENA", "irr_as_set": "AS-RESTENA",
-            "ipv6_max_prefixes": 5, "ipv4_max_prefixes": 100}))
+        .create(
+            "/api/peering/autonomous-systems/",
+            json!({"asn": 2602, "name": "RESTENA", "irr_as_set": "AS-RESTENA",
+            "ipv6_max_prefixes": 5, "ipv4_max_prefixes": 100}),
+        )
         .await;
     let mut b = crate::ui_support::admin(&app).await;
     let main = b.page(&format!("/autonomous-systems/{restena}/")).await;
@@ -500,8 +569,13 @@ both!(as_peeringdb_tab_shows_network_contacts_and_divergence, |backend| {
     assert_eq!(app.count("/api/peering/internet-exchange-peering-sessions/?autonomous_system_asn=2602").await, 4);
     assert!(!b.page(&sessions_tab).await.contains("Create sessions"), "nothing missing any more");
     // What "Apply" sends makes the difference go away.
-    b.api(axum::http::Method::PATCH, &format!("/api/peering/autonomous-systems/{restena}/"), Some(json!({"ipv4_max_prefixes": 10})), true)
-        .await;
+    b.api(
+        axum::http::Method::PATCH,
+        &format!("/api/peering/autonomous-systems/{restena}/"),
+        Some(json!({"ipv4_max_prefixes": 10})),
+        true,
+    )
+    .await;
     assert_eq!(b.page(&page).await.split("<tr class=\"divergence\">").count(), 2);
 
     // Private ASes are never looked up: no tab.
@@ -519,11 +593,17 @@ both!(ixp_import_creates_ixps_and_connections_for_the_context_as, |backend| {
     load_fixtures(&app).await;
     insert_records(&app, "peeringdb.internetexchange", &[json!({"id": 500, "name": "Elsewhere-IX"})]).await;
     insert_records(&app, "peeringdb.ixlan", &[json!({"id": 500, "ix_id": 500})]).await;
-    insert_records(&app, "peeringdb.ixlanprefix", &[json!({"id": 501, "ixlan_id": 500, "protocol": "IPv4", "prefix": "10.0.0.0/24"})]).await;
+    insert_records(
+        &app,
+        "peeringdb.ixlanprefix",
+        &[json!({"id": 501, "ixlan_id": 500, "protocol": "IPv4", "prefix": "10.0.0.0/24"})],
+    )
+    .await;
     netixlan(&app, 4, 17293, 201281, 297, Some("188.93.170.1"), Some("2001:7f8:4c::1")).await;
     netixlan(&app, 6, 17293, 201281, 500, Some("10.0.0.1"), None).await;
     netixlan(&app, 7, 17293, 201281, 500, None, None).await;
-    let us = app.create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
+    let us =
+        app.create("/api/peering/autonomous-systems/", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
     let mut b = crate::ui_support::admin(&app).await;
     let page = "/internet-exchanges/peeringdb-import/";
     assert!(b.page("/internet-exchanges/").await.contains("Import from PeeringDB"));
@@ -532,7 +612,10 @@ both!(ixp_import_creates_ixps_and_connections_for_the_context_as, |backend| {
 
     // A name taken by another IXP: the whole import is refused, nothing written.
     let clash = app
-        .create("/api/peering/internet-exchanges/", json!({"name": "Elsewhere-IX", "slug": "taken", "local_autonomous_system": us}))
+        .create(
+            "/api/peering/internet-exchanges/",
+            json!({"name": "Elsewhere-IX", "slug": "taken", "local_autonomous_system": us}),
+        )
         .await;
     let html = b.page(page).await.replace("&#x2f;", "/");
     assert!(html.contains("LU-CIX") && html.contains("188.93.170.1/23") && html.contains("2001:7f8:4c::1/64"));
@@ -553,16 +636,25 @@ both!(ixp_import_creates_ixps_and_connections_for_the_context_as, |backend| {
         .iter()
         .map(|i| (i["name"].clone(), i["slug"].clone(), i["peeringdb_ixlan"].clone()))
         .collect();
-    assert_eq!(got, vec![(json!("Elsewhere-IX"), json!("elsewhere-ix-500"), json!(500)), (json!("LU-CIX"), json!("lu-cix-297"), json!(297))]);
+    assert_eq!(
+        got,
+        vec![
+            (json!("Elsewhere-IX"), json!("elsewhere-ix-500"), json!(500)),
+            (json!("LU-CIX"), json!("lu-cix-297"), json!(297))
+        ]
+    );
     let conns = app.get("/api/net/connections/?ordering=id").await.expect(200);
     assert_eq!(conns["count"], 2, "records without an address are skipped: {conns}");
-    let linked: Vec<Json> = conns["results"].as_array().unwrap().iter().map(|c| c["peeringdb_netixlan"].clone()).collect();
+    let linked: Vec<Json> =
+        conns["results"].as_array().unwrap().iter().map(|c| c["peeringdb_netixlan"].clone()).collect();
     assert!(linked.contains(&json!(4)) && linked.contains(&json!(6)));
     assert_eq!(app.count("/api/core/object-changes/?changed_object_type=net.connection").await, 2);
     assert!(b.page(page).await.contains("Nothing to import"));
 
     // Without the add permissions: refused.
-    let mut v = browser_with(&app, "viewer", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})]).await;
+    let mut v =
+        browser_with(&app, "viewer", &[json!({"object_types": ["peering.internetexchange"], "actions": ["view"]})])
+            .await;
     assert_eq!(v.get(page).await.status.as_u16(), 403);
 });
 
@@ -579,8 +671,15 @@ both!(template_filters_read_the_cache, |backend| {
     let render = |tpl: &'static str, asys: i64| {
         let app = &app;
         async move {
-            let email = app.create("/api/messaging/emails/", json!({"name": format!("t{}", uuid::Uuid::new_v4().simple()), "subject": "s", "template": tpl})).await;
-            let r = app.post(&format!("/api/peering/autonomous-systems/{asys}/generate-email/"), json!({"email": email})).await;
+            let email = app
+                .create(
+                    "/api/messaging/emails/",
+                    json!({"name": format!("t{}", uuid::Uuid::new_v4().simple()), "subject": "s", "template": tpl}),
+                )
+                .await;
+            let r = app
+                .post(&format!("/api/peering/autonomous-systems/{asys}/generate-email/"), json!({"email": email}))
+                .await;
             (r.status.as_u16(), r.json["body"].as_str().unwrap_or(&r.text).to_string())
         }
     };
@@ -589,9 +688,23 @@ both!(template_filters_read_the_cache, |backend| {
         assert_eq!(r.0, 200, "{}", r.1);
         r.1
     };
-    assert_eq!(ok(render(Box::leak(format!("{us}{{{{ autonomous_system | shared_ixps(us) | join(',') }}}}").into_boxed_str()), hundred).await), "LU-CIX");
+    assert_eq!(
+        ok(render(
+            Box::leak(format!("{us}{{{{ autonomous_system | shared_ixps(us) | join(',') }}}}").into_boxed_str()),
+            hundred
+        )
+        .await),
+        "LU-CIX"
+    );
     // With an AS as `other`, only IXPs whose local AS is `other` count: AS100 has none.
-    assert_eq!(ok(render(Box::leak(format!("{us}{{{{ us | shared_ixps(autonomous_system) | length }}}}").into_boxed_str()), hundred).await), "0");
+    assert_eq!(
+        ok(render(
+            Box::leak(format!("{us}{{{{ us | shared_ixps(autonomous_system) | length }}}}").into_boxed_str()),
+            hundred
+        )
+        .await),
+        "0"
+    );
     assert_eq!(
         ok(render("{% set us = affiliated_autonomous_systems | first %}{{ autonomous_system.peeringdb_network | shared_facilities(us) | join(',') }}", hundred).await),
         "",
@@ -605,7 +718,11 @@ both!(template_filters_read_the_cache, |backend| {
     let missing = "{% set us = affiliated_autonomous_systems | first %}{% for s in autonomous_system | missing_sessions(us) %}{{ s.ipaddr4 }} {{ s.ipaddr6 }} {{ s.cidr4 }};{% endfor %}";
     assert_eq!(ok(render(missing, hundred).await), "188.93.170.100/32 2001:7f8:4c::100/128 188.93.170.100/23;");
     session(&app, hundred, local.conns[0], "188.93.170.100").await;
-    assert_eq!(ok(render(missing, hundred).await), "188.93.170.100/32 2001:7f8:4c::100/128 188.93.170.100/23;", "IPv6 still free");
+    assert_eq!(
+        ok(render(missing, hundred).await),
+        "188.93.170.100/32 2001:7f8:4c::100/128 188.93.170.100/23;",
+        "IPv6 still free"
+    );
     session(&app, hundred, local.conns[0], "2001:7f8:4c::100").await;
     assert_eq!(ok(render(missing, hundred).await), "", "both addresses in use");
     let with_ixp = "{% set us = affiliated_autonomous_systems | first %}{% for ixp in autonomous_system | shared_ixps(us) %}{{ autonomous_system | missing_sessions(us, ixp) | length }}{% endfor %}";
@@ -637,7 +754,8 @@ both!(new_network_email_renders_from_the_cache, |backend| {
         )
         .await;
     let url = "/api/peeringdb/networks/render-email/";
-    let mail = app.post(url, json!({"email": email, "autonomous_system": local.asys, "network": 4840})).await.expect(200);
+    let mail =
+        app.post(url, json!({"email": email, "autonomous_system": local.asys, "network": 4840})).await.expect(200);
     let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/integration/golden/new-network-email.txt");
     let actual = format!("Subject: {}\n\n{}", mail["subject"].as_str().unwrap(), mail["body"].as_str().unwrap());
     if std::env::var("PM_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {

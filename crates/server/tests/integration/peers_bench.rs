@@ -23,8 +23,10 @@ async fn seed(db: &pm_db::Db) -> i64 {
     insert_into(c, "peeringdb.internetexchange", &[json!({"id": 1, "name": "Big IX"})]).await;
     insert_into(c, "peeringdb.ixlan", &[json!({"id": 1, "ix_id": 1})]).await;
     let nets: Vec<Json> = (0..MEMBERS)
-        .map(|i| json!({"id": i + 1, "asn": 10_000 + i, "name": format!("Network {i}"), "irr_as_set": format!("AS-NET{i}"),
-            "policy_general": "Open", "info_never_via_route_servers": i % 7 == 0}))
+        .map(|i| {
+            json!({"id": i + 1, "asn": 10_000 + i, "name": format!("Network {i}"), "irr_as_set": format!("AS-NET{i}"),
+            "policy_general": "Open", "info_never_via_route_servers": i % 7 == 0})
+        })
         .collect();
     insert_into(c, "peeringdb.network", &nets).await;
     let records: Vec<Json> = (0..MEMBERS)
@@ -33,36 +35,25 @@ async fn seed(db: &pm_db::Db) -> i64 {
         .collect();
     insert_into(c, "peeringdb.networkixlan", &records).await;
 
-    let perms = pm_db::auth::Perms::superuser();
-    let settings = pm_db::Settings::default();
-    let actor = pm_db::write::Actor {
-        user_id: Some(1),
-        user_name: "admin".into(),
-        request_id: uuid::Uuid::new_v4(),
-        perms: &perms,
-        settings: &settings,
-    };
-    let reg = |l: &str| pm_db::registry::model(l).unwrap();
-    let create = |model: &'static pm_db::model::Model, items: Vec<Json>| {
-        let actor = &actor;
-        async move { pm_db::ops::create(db, actor, model, &items, true).await.unwrap() }
-    };
-    let local = create(reg("peering.autonomoussystem"), vec![json!({"asn": 64500, "name": "Us", "affiliated": true})]).await;
+    let create = |label: &'static str, items: Vec<Json>| crate::harness::create_as_admin(db, label, items);
+    let local = create("peering.autonomoussystem", vec![json!({"asn": 64500, "name": "Us", "affiliated": true})]).await;
     let ixp = create(
-        reg("peering.internetexchange"),
+        "peering.internetexchange",
         vec![json!({"name": "Big IX", "slug": "big-ix", "local_autonomous_system": local[0], "peeringdb_ixlan": 1})],
     )
     .await;
     let conns = create(
-        reg("net.connection"),
+        "net.connection",
         (1..=2)
-            .map(|i| json!({"internet_exchange_point": ixp[0], "router": null, "ipv4_address": format!("10.0.9.{i}/16"),
-                "ipv6_address": format!("2001:db8::ff:{i}/64")}))
+            .map(|i| {
+                json!({"internet_exchange_point": ixp[0], "router": null, "ipv4_address": format!("10.0.9.{i}/16"),
+                "ipv6_address": format!("2001:db8::ff:{i}/64")})
+            })
             .collect(),
     )
     .await;
     let ases = create(
-        reg("peering.autonomoussystem"),
+        "peering.autonomoussystem",
         (0..CONFIGURED).map(|i| json!({"asn": 10_000 + i, "name": format!("Network {i}")})).collect(),
     )
     .await;
@@ -72,7 +63,7 @@ async fn seed(db: &pm_db::Db) -> i64 {
         })
         .map(|(i, c)| json!({"autonomous_system": ases[i], "ixp_connection": c, "ip_address": format!("10.0.{}.{}", i / 250, i % 250 + 1)}))
         .collect();
-    create(reg("peering.internetexchangepeeringsession"), sessions).await;
+    create("peering.internetexchangepeeringsession", sessions).await;
     ixp[0]
 }
 

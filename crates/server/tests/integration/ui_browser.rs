@@ -375,22 +375,16 @@ async fn chromium_as_form_fills_from_peeringdb() {
             "ipaddr6": format!("2001:7f8:4c::{host:x}"), "speed": 10_000 * id, "is_rs_peer": id != 2})
     });
     crate::peers::insert_into(c, "peeringdb.networkixlan", &records).await;
-    let perms = pm_db::auth::Perms::superuser();
-    let settings = pm_db::Settings::default();
-    let actor = pm_db::write::Actor {
-        user_id: Some(1),
-        user_name: "admin".into(),
-        request_id: uuid::Uuid::new_v4(),
-        perms: &perms,
-        settings: &settings,
-    };
-    let reg = |l: &str| pm_db::registry::model(l).unwrap();
-    let create = |label: &str, item: Json| {
-        let (actor, db, m) = (&actor, &db, reg(label));
-        async move { pm_db::ops::create(db, actor, m, &[item], false).await.unwrap()[0] }
+    let create = |label: &'static str, item: Json| {
+        let db = &db;
+        async move { crate::harness::create_as_admin(db, label, vec![item]).await[0] }
     };
     let us = create("peering.autonomoussystem", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
-    let ixp = create("peering.internetexchange", json!({"name": "LU-CIX", "slug": "lu-cix", "local_autonomous_system": us, "peeringdb_ixlan": 297})).await;
+    let ixp = create(
+        "peering.internetexchange",
+        json!({"name": "LU-CIX", "slug": "lu-cix", "local_autonomous_system": us, "peeringdb_ixlan": 297}),
+    )
+    .await;
     create("net.connection", json!({"internet_exchange_point": ixp, "router": null, "ipv4_address": "188.93.170.1/23", "ipv6_address": "2001:7f8:4c::1/64"})).await;
     d.goto(&format!("/internet-exchanges/{ixp}/available-peers/")).await;
     d.wait_text("never via RS").await;

@@ -153,8 +153,10 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
     let mut network = None;
     let context_as = pm_db::session::get_pref(&ctx.prefs, "context.as").and_then(Json::as_i64);
     if m.label() == "peering.internetexchange" && obj.int("peeringdb_ixlan").is_some() {
-        tabs.push(json!({"slug": "available-peers", "label": "Available peers", "url": format!("{base}available-peers/"),
-            "active": tab == Some("available-peers")}));
+        tabs.push(
+            json!({"slug": "available-peers", "label": "Available peers", "url": format!("{base}available-peers/"),
+            "active": tab == Some("available-peers")}),
+        );
     }
     if m.label() == "peering.autonomoussystem" {
         network = pm_db::peeringdb::network_by_asn(&ctx.db().conn, obj.int("asn").unwrap_or(0)).await?;
@@ -251,7 +253,8 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     {
         let labels: Vec<Json> = pm_db::peeringdb::divergence(obj, &net).iter().map(|d| d["label"].clone()).collect();
         if !labels.is_empty() {
-            out["divergence"] = json!({"labels": labels, "url": format!("{}{}/peeringdb/", meta::ui_path(m).unwrap_or("/"), obj.id)});
+            out["divergence"] =
+                json!({"labels": labels, "url": format!("{}{}/peeringdb/", meta::ui_path(m).unwrap_or("/"), obj.id)});
         }
     }
     if std::ptr::eq(m, &core::OBJECT_CHANGE) {

@@ -195,7 +195,8 @@ pub async fn provisioning(ctx: &mut Ctx) -> UiResult {
     let cond = Condition::all().add(scope).add(Expr::col("peeringdb_ixlan_id").is_not_null());
     let ixps = pm_db::load::fetch(&ctx.db().conn, ixp_model, cond, &[("name", false), ("id", false)], None, 0).await?;
     let want_ixp = ctx.query_get("ixp").and_then(|v| v.parse::<i64>().ok());
-    let want_asn = ctx.query_get("asn").and_then(|v| v.trim().trim_start_matches(['A', 'S', 'a', 's']).parse::<i64>().ok());
+    let want_asn =
+        ctx.query_get("asn").and_then(|v| v.trim().trim_start_matches(['A', 'S', 'a', 's']).parse::<i64>().ok());
     let chosen: Vec<Obj> = ixps.iter().filter(|i| want_ixp.is_none_or(|w| w == i.id)).cloned().collect();
     let mut pairs = peeringdb::available_peers_of_all(&ctx.db().conn, &chosen).await?;
     if let Some(asn) = want_asn {
@@ -234,7 +235,10 @@ pub async fn as_tab(ctx: &Ctx, asys: &Obj, network: &Obj) -> AppResult<Json> {
     {
         let ids = peeringdb::shared_facilities(db, network.id, ctx_net.id).await?;
         let (objs, _) = ops::reload(ctx.db(), &pdb::FACILITY, &ids, Mode::Brief).await?;
-        facilities = objs.iter().map(|f| json!({"name": f.text("name"), "city": f.text("city"), "country": f.text("country")})).collect();
+        facilities = objs
+            .iter()
+            .map(|f| json!({"name": f.text("name"), "city": f.text("city"), "country": f.text("country")}))
+            .collect();
     }
     let details: Vec<Json> = [
         ("ASN", "asn"),
@@ -259,7 +263,13 @@ pub async fn as_tab(ctx: &Ctx, asys: &Obj, network: &Obj) -> AppResult<Json> {
     .iter()
     .map(|(label, k)| {
         let v = match network.get(k) {
-            Val::Bool(b) => if *b { "Yes".into() } else { "No".into() },
+            Val::Bool(b) => {
+                if *b {
+                    "Yes".into()
+                } else {
+                    "No".into()
+                }
+            }
             other => match other.to_json() {
                 Json::String(s) => s,
                 Json::Null => String::new(),
