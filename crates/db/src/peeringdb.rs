@@ -266,7 +266,7 @@ pub async fn create_sessions_from_netixlan(
     let as_id = create_as_from_peeringdb(txn, actor, asn).await?.ok_or_else(|| {
         AppError::Validation(FieldErrors::single(
             "autonomous_system",
-            &format!("AS{asn} is not in the PeeringDB cache."),
+            format!("AS{asn} is not in the PeeringDB cache."),
         ))
     })?;
     let conns = fetch_where(
