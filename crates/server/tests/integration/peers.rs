@@ -265,6 +265,18 @@ both!(available_peers_tab_creates_sessions_in_one_click, |backend| {
         html.contains("hidden-peers&#x2f;add&#x2f;?peeringdb_network=9100&amp;peeringdb_ixlan=297"),
         "Hide pre-fills a hidden peer"
     );
+    // The tab's filter: by ASN, name or address; hidden peers on request.
+    let only = b.page(&format!("{tab}?q=AS300")).await;
+    assert!(only.contains("\">AS300</td>") && !only.contains("\">AS100</td>"));
+    let by_ip = b.page(&format!("{tab}?q=188.93.170.200")).await;
+    assert!(by_ip.contains("\">AS200</td>") && !by_ip.contains("\">AS300</td>"));
+    app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 9300, "peeringdb_ixlan": 297})).await;
+    assert!(!b.page(&tab).await.contains("\">AS300</td>"), "hidden");
+    assert!(b.page(&format!("{tab}?show_hidden=1")).await.contains("\">AS300</td>"), "shown on request");
+    let hp = app.get("/api/peeringdb/hidden-peers/?peeringdb_network_id=9300").await.expect(200)["results"][0]["id"]
+        .as_i64()
+        .unwrap();
+    app.delete(&format!("/api/peeringdb/hidden-peers/{hp}/"), None).await.expect(204);
     let form = b.page("/peeringdb/hidden-peers/add/?peeringdb_network=9100&peeringdb_ixlan=297").await;
     assert!(form.contains("AS100 - Hundred") && form.contains("LU-CIX"), "the hidden peer form comes pre-filled");
 

@@ -70,9 +70,30 @@ async fn peer_rows(ctx: &Ctx, pairs: &[(i64, Obj)], ixp_names: &HashMap<i64, Str
         .collect())
 }
 
-/// The IXP's "Available peers" tab.
+/// Keep rows whose ASN, name, AS-SET or addresses contain `q` (any case).
+fn matching(rows: Vec<Json>, q: &str) -> Vec<Json> {
+    let q = q.trim().to_lowercase();
+    if q.is_empty() {
+        return rows;
+    }
+    let q = q.strip_prefix("as").filter(|r| r.chars().all(|c| c.is_ascii_digit())).unwrap_or(&q).to_string();
+    rows.into_iter()
+        .filter(|r| {
+            ["asn", "name", "irr_as_set", "ipaddr6", "ipaddr4"].iter().any(|k| match &r[k] {
+                Json::String(s) => s.to_lowercase().contains(&q),
+                Json::Number(n) => n.to_string().contains(&q),
+                _ => false,
+            })
+        })
+        .collect()
+}
+
+/// The IXP's "Available peers" tab: `?q=` narrows it, `?show_hidden=1`
+/// brings hidden peers back.
 pub async fn ixp_tab(ctx: &Ctx, ixp: &Obj) -> AppResult<Json> {
-    let peers = peeringdb::available_peers(&ctx.db().conn, ixp, false).await?;
+    let show_hidden = ctx.query_get("show_hidden").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "on"));
+    let q = ctx.query_get("q").unwrap_or_default();
+    let peers = peeringdb::available_peers(&ctx.db().conn, ixp, show_hidden).await?;
     let pairs: Vec<(i64, Obj)> = peers.into_iter().map(|n| (ixp.id, n)).collect();
     let names = HashMap::from([(ixp.id, ixp.text("name").to_string())]);
     let hidden = match ixp.int("peeringdb_ixlan") {
@@ -88,7 +109,10 @@ pub async fn ixp_tab(ctx: &Ctx, ixp: &Obj) -> AppResult<Json> {
         None => 0,
     };
     Ok(json!({"peers": {
-        "rows": peer_rows(ctx, &pairs, &names).await?,
+        "rows": matching(peer_rows(ctx, &pairs, &names).await?, &q),
+        "q": q,
+        "show_hidden": show_hidden,
+        "filter": true,
         "linked": ixp.int("peeringdb_ixlan").is_some(),
         "hidden": hidden,
         "hidden_url": ixp.int("peeringdb_ixlan").map(|l| format!("/peeringdb/hidden-peers/?peeringdb_ixlan_id={l}")),
