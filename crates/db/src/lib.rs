@@ -13,6 +13,7 @@ pub mod model;
 pub mod models;
 pub mod object;
 pub mod ops;
+pub mod peeringdb;
 pub mod query;
 pub mod registry;
 pub mod schema;

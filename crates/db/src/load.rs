@@ -277,7 +277,7 @@ async fn load_links<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn compute<C: ConnectionTrait>(
+pub async fn compute<C: ConnectionTrait>(
     db: &C,
     cache: &mut Cache,
     model: &'static Model,
@@ -304,13 +304,22 @@ async fn compute<C: ConnectionTrait>(
         }
         Computed::Display => {} // rendered from `display` directly
         Computed::PeeringdbPrefixes => {
+            let ixlans: Vec<i64> = objs.iter().filter_map(|o| o.int("peeringdb_ixlan")).collect();
+            let by_ixlan = crate::peeringdb::prefixes_by_ixlan(db, &ixlans).await?;
             for o in objs {
-                put(cache, o.id, json!({}));
+                let v = o.int("peeringdb_ixlan").and_then(|l| by_ixlan.get(&l).cloned());
+                put(cache, o.id, v.unwrap_or_else(|| json!({})));
             }
         }
         Computed::ExistsInPeeringdb | Computed::IsAbandoned => {
+            let predicate = if c == Computed::ExistsInPeeringdb {
+                crate::peeringdb::exists_in_peeringdb_sql()
+            } else {
+                crate::peeringdb::is_abandoned_sql()
+            };
+            let yes = crate::peeringdb::sessions_matching(db, &ids, &predicate).await?;
             for o in objs {
-                put(cache, o.id, json!(false));
+                put(cache, o.id, json!(yes.contains(&o.id)));
             }
         }
         Computed::TaggedItems => {

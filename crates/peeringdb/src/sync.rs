@@ -149,7 +149,7 @@ pub async fn synchronise(db: &Db, client: &Client, progress: &dyn Progress) -> A
     if let Some(next) = next {
         next.abort();
     }
-    crate::link::relink(db).await?;
+    pm_db::peeringdb::link_all(db).await?;
     let totals = report.totals();
     if totals.total() > 0 {
         let time = generated

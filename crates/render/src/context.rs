@@ -65,6 +65,18 @@ pub fn autonomous_system_email(graph: &Arc<Graph>, as_id: i64) -> Result<Value, 
     })
 }
 
+/// E-mail to a PeeringDB network (§1.4.3): `autonomous_systems` is the
+/// list [local AS, PeeringDB network], nothing else.
+pub fn network_email(graph: &Arc<Graph>, as_id: i64, network_id: i64) -> Result<Value, Error> {
+    let obj = graph
+        .get(model("peering.autonomoussystem"), as_id)?
+        .ok_or_else(|| err(format!("autonomous system {as_id} does not exist")))?;
+    let network = graph
+        .get(model("peeringdb.network"), network_id)?
+        .ok_or_else(|| err(format!("PeeringDB network {network_id} does not exist")))?;
+    Ok(minijinja::context! { autonomous_systems => vec![item(graph, obj), item(graph, network)] })
+}
+
 /// Export templates: every object of the type.
 pub fn export(graph: &Arc<Graph>, model: &'static pm_db::model::Model) -> Result<Value, Error> {
     Ok(minijinja::context! { dataset => set(graph, model, graph.all(model)?) })

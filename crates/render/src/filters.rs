@@ -1,6 +1,6 @@
 //! Peering Manager's 52 template filters (spec §1.6), argument names and
-//! edge cases included. Filters that read the PeeringDB cache answer from
-//! what is stored today (empty until the cache exists).
+//! edge cases included. Filters that read the PeeringDB cache are in
+//! `crate::peeringdb`.
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, State};
@@ -66,9 +66,18 @@ pub fn register(env: &mut Environment<'static>) {
         ("unique_items", unique_items),
         ("iterate", iterate),
         ("ixps", ixps),
-        ("shared_ixps", |_, _, _| Ok(Value::from(Vec::<Value>::new()))),
-        ("shared_facilities", |_, _, _| Ok(Value::from(Vec::<Value>::new()))),
-        ("missing_sessions", |_, _, _| Ok(Value::from(Vec::<Value>::new()))),
+        ("shared_ixps", |_, v, a| {
+            let other = arg(a, 0, "other").ok_or_else(|| err("shared_ixps() needs the other AS or network"))?;
+            crate::peeringdb::shared_ixps(&v, &other)
+        }),
+        ("shared_facilities", |_, v, a| {
+            let other = arg(a, 0, "other").ok_or_else(|| err("shared_facilities() needs the other AS or network"))?;
+            crate::peeringdb::shared_facilities(&v, &other)
+        }),
+        ("missing_sessions", |_, v, a| {
+            let other = arg(a, 0, "other").ok_or_else(|| err("missing_sessions() needs the other AS"))?;
+            crate::peeringdb::missing_sessions(&v, &other, arg(a, 1, "ixp").as_ref())
+        }),
         ("prefix_list", prefix_list),
         ("as_list", as_list),
         ("strip_irr_sources", strip_irr_sources),
@@ -528,7 +537,7 @@ fn prefix_list(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
             pm_db::object::Val::Json(j) if !j.is_null() => j.clone(),
             _ => serde_json::json!({"ipv6": [], "ipv4": []}),
         },
-        "internetexchange" => serde_json::json!({}),
+        "internetexchange" => return crate::peeringdb::ixp_prefix_set(it, family),
         _ => return Err(err(format!("{} has no prefix list", it.str()))),
     };
     Ok(match family {

@@ -72,7 +72,7 @@ impl Graph {
         self.handle.block_on(load::fetch(&self.db.conn, model, cond, &ordering, None, 0)).map_err(db_error)
     }
 
-    fn block_on<T>(&self, f: impl std::future::Future<Output = Result<T, pm_db::AppError>>) -> GResult<T> {
+    pub fn block_on<T>(&self, f: impl std::future::Future<Output = Result<T, pm_db::AppError>>) -> GResult<T> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.handle.block_on(f).map_err(db_error)
     }

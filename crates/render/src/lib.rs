@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod methods;
 pub mod objects;
 pub mod preview;
+pub mod peeringdb;
 
 use std::sync::Arc;
 
@@ -117,12 +118,32 @@ fn render_in_graph(
 
 /// Render an e-mail template for an AS: (subject, body).
 pub async fn render_email(db: &Db, email_id: i64, as_id: i64) -> Result<(String, String), RenderError> {
+    render_email_in(db, email_id, move |graph| context::autonomous_system_email(graph, as_id)).await
+}
+
+/// Render an e-mail template for a PeeringDB network, from a local AS: (subject, body).
+pub async fn render_network_email(
+    db: &Db,
+    email_id: i64,
+    as_id: i64,
+    network_id: i64,
+) -> Result<(String, String), RenderError> {
+    render_email_in(db, email_id, move |graph| context::network_email(graph, as_id, network_id)).await
+}
+
+/// Subject and body of an e-mail template in the context `ctx` builds
+/// (a missing object there is a 404, like a missing e-mail).
+async fn render_email_in(
+    db: &Db,
+    email_id: i64,
+    ctx: impl FnOnce(&Arc<Graph>) -> Result<minijinja::Value, minijinja::Error> + Send + 'static,
+) -> Result<(String, String), RenderError> {
     blocking(db, move |graph| {
         let email = graph
             .get(model("messaging.email"), email_id)
             .map_err(|e| RenderError::Internal(e.to_string()))?
             .ok_or_else(|| missing("No e-mail matches the given query."))?;
-        let ctx = context::autonomous_system_email(&graph, as_id).map_err(|e| RenderError::NotFound(e.to_string()))?;
+        let ctx = ctx(&graph).map_err(|e| RenderError::NotFound(e.to_string()))?;
         let (trim, lstrip) = (email.bool("jinja2_trim"), email.bool("jinja2_lstrip"));
         let name = format!("email::{}", email.text("name"));
         let subject = env::render_in(&graph, &name, email.text("subject"), trim, lstrip, ctx.clone())?;

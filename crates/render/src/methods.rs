@@ -275,6 +275,27 @@ pub fn call(it: &Arc<Item>, _state: &mut State<'_, '_>, method: &str, args: &[Va
             Value::from_object(ixp_sessions(it, 0, ixp.as_ref().and_then(id_of))?)
         }
         "get_peering_sessions" => Value::from_object(group_sessions(it, 0)?),
+        // The PeeringDB cache (spec §3.1, §3.2).
+        "get_shared_internet_exchange_points" | "get_peeringdb_shared_facilities" | "get_missing_peering_sessions" => {
+            let (other, ixp): (Value, Option<Value>) = from_args(args)?;
+            let me = Value::from_dyn_object(it.clone());
+            match method {
+                "get_shared_internet_exchange_points" => crate::peeringdb::shared_ixps(&me, &other)?,
+                "get_peeringdb_shared_facilities" => crate::peeringdb::shared_facilities(&me, &other)?,
+                _ => crate::peeringdb::missing_sessions(&me, &other, ixp.as_ref())?,
+            }
+        }
+        "get_prefixes" if it.model().name == "internetexchange" => {
+            let (family,): (Option<i64>,) = from_args(args)?;
+            crate::peeringdb::ixp_prefix_set(it, family.unwrap_or(0))?
+        }
+        "get_available_peers" if it.model().name == "internetexchange" => {
+            let m = model("peeringdb.networkixlan");
+            let found = g.block_on(pm_db::peeringdb::available_peers(&g.db.conn, &it.obj, false))?;
+            let ids: Vec<i64> = found.iter().map(|o| o.id).collect();
+            g.ensure(m, &ids)?;
+            set(g, m, ids)
+        }
         "get_connections" => {
             let items = connections(it)?;
             set(g, connection(), items.iter().map(|i| i.obj.id).collect())

@@ -114,10 +114,16 @@ impl Item {
                 pm_domain::community::kind_of(self.text("value")).map(|k| Value::from(k.as_str())).unwrap_or_default()
             }
             Kind::Computed(Computed::Display) => Value::from(g.display(&self.obj)?),
-            Kind::Computed(Computed::PeeringdbPrefixes) => Value::from(minijinja::value::Serde(serde_json::json!({}))),
-            Kind::Computed(Computed::ExistsInPeeringdb | Computed::IsAbandoned) => Value::from(false),
+            Kind::Computed(Computed::PeeringdbPrefixes) => json_value(&crate::peeringdb::ixp_prefixes(self)?),
+            Kind::Computed(Computed::ExistsInPeeringdb) => Value::from(crate::peeringdb::session_flag(self, false)?),
+            Kind::Computed(Computed::IsAbandoned) => Value::from(crate::peeringdb::session_flag(self, true)?),
             Kind::Computed(_) => Value::from(()),
             Kind::Mac => v.as_str().map(|s| Value::from(py_mac(s))).unwrap_or_default(),
+            // The cache keeps PeeringDB's bare hosts; Django's inet prints them with their length.
+            Kind::Inet { prefix: true } if v.as_str().is_some_and(|s| !s.contains('/')) => {
+                let s = v.as_str().unwrap_or("");
+                Value::from(format!("{s}/{}", if s.contains(':') { 128 } else { 32 }))
+            }
             _ => match v {
                 Val::Null => Value::from(()),
                 Val::Int(i) => Value::from(*i),
@@ -143,7 +149,32 @@ impl Item {
             ("autonomoussystem", "is_private") => {
                 Some(Value::from(pm_domain::asn::is_private(self.obj.int("asn").unwrap_or(0))))
             }
-            ("autonomoussystem", "peeringdb_network" | "general_policy") => Some(Value::from(())),
+            ("autonomoussystem", "peeringdb_network") => {
+                Some(crate::peeringdb::network_of(self)?.map(Value::from_object).unwrap_or(Value::from(())))
+            }
+            ("autonomoussystem", "general_policy") => Some(
+                crate::peeringdb::network_of(self)?
+                    .map(|n| Value::from(n.text("policy_general").to_string()))
+                    .unwrap_or(Value::from(())),
+            ),
+            ("autonomoussystem", "peeringdb_contacts") => {
+                let m = model("peeringdb.networkcontact");
+                let ids = match crate::peeringdb::network_of(self)? {
+                    Some(n) => self.graph.query(
+                        m,
+                        sea_query::Condition::all()
+                            .add(sea_query::ExprTrait::eq(sea_query::Expr::col("net_id"), n.obj.id)),
+                    )?,
+                    None => vec![],
+                };
+                Some(set(&self.graph, m, ids))
+            }
+            ("networkixlan", "cidr4") => Some(crate::peeringdb::netixlan_cidr(self, "ipaddr4")?),
+            ("networkixlan", "cidr6") => Some(crate::peeringdb::netixlan_cidr(self, "ipaddr6")?),
+            ("networkixlan", "is_remote_peer") => {
+                let (n, i) = (self.obj.int("net_side"), self.obj.int("ix_side"));
+                Some(Value::from(n.is_some() && i.is_some() && n != i))
+            }
             ("internetexchange", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_ixlan").is_some())),
             ("connection", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_netixlan").is_some())),
             ("autonomoussystem" | "internetexchange", "contacts") => {

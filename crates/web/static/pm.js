@@ -377,7 +377,41 @@
     if (editor) templateEditor(editor);
     var job = document.querySelector("[data-job-poll]");
     if (job) pollJob(job);
-    void csrf;
+    // PeeringDB divergence: "apply" PATCHes the AS through the API, then reloads.
+    document.querySelectorAll("[data-apply]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        b.disabled = true;
+        fetch(b.dataset.api, {
+          method: "PATCH", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+          body: b.dataset.apply
+        }).then(function (r) {
+          if (r.ok) { window.location.reload(); return; }
+          return r.text().then(function (t) { b.disabled = false; b.title = t; b.classList.add("danger"); });
+        });
+      });
+    });
+    // AS add form: name, IRR AS-SET and max prefixes from the PeeringDB
+    // cache once the ASN is typed (fields already filled are left alone).
+    var asn = document.querySelector(".edit-form #id_asn");
+    if (asn && window.location.pathname === "/autonomous-systems/add/") {
+      asn.addEventListener("change", function () {
+        var n = parseInt(asn.value, 10);
+        if (!n) return;
+        fetch("/api/peeringdb/networks/?asn=" + n, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+          .then(function (data) {
+            var net = (data.results || [])[0];
+            if (!net) return;
+            [["id_name", net.name], ["id_irr_as_set", net.irr_as_set],
+             ["id_ipv6_max_prefixes", net.info_prefixes6], ["id_ipv4_max_prefixes", net.info_prefixes4]].forEach(function (p) {
+              var el = document.getElementById(p[0]);
+              if (el && (el.value === "" || el.value === "0") && p[1] !== null && p[1] !== undefined) el.value = p[1];
+            });
+          })
+          .catch(function () {});
+      });
+    }
     window.__pmReady = true;
   });
 })();

@@ -448,10 +448,15 @@ fn custom_condition(model: &'static Model, c: CustomFilter, values: &[&str]) -> 
                 .to_owned();
             any = any.add(Expr::col("id").in_subquery(sub));
         }
-        // The PeeringDB cache is not there yet: nothing exists in it, nothing is abandoned.
+        // Evaluated in SQL against the PeeringDB cache (spec §3.4).
         CustomFilter::ExistsInPeeringdb | CustomFilter::IsAbandoned => {
             let want = parse_bool(first).ok_or("Enter a valid boolean.")?;
-            any = any.add(if want { Expr::cust("1 = 0") } else { Expr::cust("1 = 1") });
+            let predicate = if c == CustomFilter::ExistsInPeeringdb {
+                crate::peeringdb::exists_in_peeringdb_sql()
+            } else {
+                crate::peeringdb::is_abandoned_sql()
+            };
+            any = any.add(if want { Expr::cust(predicate) } else { Expr::cust(format!("NOT ({predicate})")) });
         }
         CustomFilter::RoutingPolicyType => {
             let mut types: Vec<String> = values.iter().map(|s| s.to_string()).collect();

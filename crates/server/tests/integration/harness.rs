@@ -218,3 +218,19 @@ impl TestApp {
         pm_db::auth::create_token(&self.db.conn, uid, true, None, "", None).await.unwrap()
     }
 }
+
+/// Create objects straight through `pm_db` as the first user, a superuser
+/// (seeding benchmarks and browser tests); returns their ids.
+pub async fn create_as_admin(db: &Db, label: &str, items: Vec<Json>) -> Vec<i64> {
+    let perms = pm_db::auth::Perms::superuser();
+    let settings = Settings::default();
+    let actor = pm_db::write::Actor {
+        user_id: Some(1),
+        user_name: "admin".into(),
+        request_id: uuid::Uuid::new_v4(),
+        perms: &perms,
+        settings: &settings,
+    };
+    let model = pm_db::registry::model(label).unwrap();
+    pm_db::ops::create(db, &actor, model, &items, true).await.unwrap()
+}

@@ -151,7 +151,9 @@ both!(two_workers_run_each_job_once, |backend| {
         let r = r.clone();
         async move {
             *r.lock().unwrap().entry(ctx.id).or_default() += 1;
-            tokio::task::yield_now().await;
+            // Long enough that one worker cannot drain the queue before the
+            // other has started, short enough to keep the test quick.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             Ok(())
         }
     });
@@ -159,9 +161,12 @@ both!(two_workers_run_each_job_once, |backend| {
     let n = 600;
     let ids = q.enqueue_many((0..n).map(|_| NewJob::new("test.count", json!({}))).collect()).await.unwrap();
     // Two workers, each with its own connection pool (as two processes would have).
-    let mut engines = Vec::new();
+    let mut pools = Vec::new();
     for _ in 0..2 {
-        let db = pm_db::Db::connect(&url).await.unwrap();
+        pools.push(pm_db::Db::connect(&url).await.unwrap());
+    }
+    let mut engines = Vec::new();
+    for db in pools {
         engines.push(Engine::start(db, fast_config(), registry.clone(), false).await.unwrap());
     }
     let db2 = db.clone();

@@ -11,6 +11,8 @@ mod crud;
 mod filters;
 mod jobs;
 mod peeringdb;
+mod peers;
+mod peers_bench;
 mod render;
 mod rules;
 mod ui;

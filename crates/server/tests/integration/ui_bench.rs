@@ -17,34 +17,20 @@ const AS_COUNT: usize = 5_000;
 const SESSION_COUNT: usize = 10_000;
 
 async fn seed(db: &pm_db::Db) {
-    let perms = pm_db::auth::Perms::superuser();
-    let settings = pm_db::Settings::default();
-    let actor = pm_db::write::Actor {
-        user_id: Some(1),
-        user_name: "admin".into(),
-        request_id: uuid::Uuid::new_v4(),
-        perms: &perms,
-        settings: &settings,
-    };
-    let reg = |l: &str| pm_db::registry::model(l).unwrap();
-    let create = |model: &'static pm_db::model::Model, items: Vec<Json>| {
-        let actor = &actor;
-        async move { pm_db::ops::create(db, actor, model, &items, true).await.unwrap() }
-    };
-    let local =
-        create(reg("peering.autonomoussystem"), vec![json!({"asn": 64500, "name": "Us", "affiliated": true})]).await;
+    let create = |label: &'static str, items: Vec<Json>| crate::harness::create_as_admin(db, label, items);
+    let local = create("peering.autonomoussystem", vec![json!({"asn": 64500, "name": "Us", "affiliated": true})]).await;
     let router = create(
-        reg("devices.router"),
+        "devices.router",
         vec![json!({"name": "edge1", "hostname": "edge1.example.net", "platform": 2, "local_autonomous_system": local[0]})],
     )
     .await;
     let ixp = create(
-        reg("peering.internetexchange"),
+        "peering.internetexchange",
         vec![json!({"name": "Big IX", "slug": "big-ix", "local_autonomous_system": local[0]})],
     )
     .await;
     let connections = create(
-        reg("net.connection"),
+        "net.connection",
         (0..5)
             .map(
                 |i| json!({"internet_exchange_point": ixp[0], "router": router[0], "interface": format!("xe-0/0/{i}")}),
@@ -61,7 +47,7 @@ async fn seed(db: &pm_db::Db) {
                             "description": format!("Peer number {i}")})
             })
             .collect();
-        ases.extend(create(reg("peering.autonomoussystem"), items).await);
+        ases.extend(create("peering.autonomoussystem", items).await);
     }
     let sessions: Vec<usize> = (0..SESSION_COUNT).collect();
     for chunk in sessions.chunks(500) {
@@ -72,7 +58,7 @@ async fn seed(db: &pm_db::Db) {
                        "ip_address": format!("10.{}.{}.{}", i % 250, (i / 250) % 250, i / 62_500 + 2)})
             })
             .collect();
-        create(reg("peering.internetexchangepeeringsession"), items).await;
+        create("peering.internetexchangepeeringsession", items).await;
     }
 }
 

@@ -384,3 +384,75 @@ async fn chromium_live_job_page_and_template_editor() {
     d.screenshot("template-editor").await;
     d.quit().await;
 }
+
+/// The AS add form fills itself from the PeeringDB cache once the ASN is
+/// typed; the new AS then has a PeeringDB tab.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_as_form_fills_from_peeringdb() {
+    let (base, db) = serve_with_db().await;
+    let net = json!({"id": 4840, "asn": 2602, "name": "Fondation RESTENA", "irr_as_set": "AS-RESTENA",
+        "info_prefixes4": 10, "info_prefixes6": 5, "policy_general": "Open"});
+    crate::peers::insert_into(&db.conn, "peeringdb.network", &[net]).await;
+    let Some(d) = Driver::start(base).await else { return };
+    d.goto("/login/").await;
+    d.fill("#id_username", "admin").await;
+    d.fill("#id_password", "admin-password").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("Peering").await;
+    d.goto("/autonomous-systems/add/").await;
+    d.check_js().await;
+    d.fill("#id_asn", "2602").await;
+    d.click("#id_description").await; // leaving the field asks the cache
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let value = |id: &'static str| {
+        let d = &d;
+        async move { d.script(&format!("return document.getElementById('{id}').value")).await }
+    };
+    while value("id_name").await != "Fondation RESTENA" {
+        assert!(Instant::now() < deadline, "the name was never filled in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(value("id_irr_as_set").await, "AS-RESTENA");
+    assert_eq!(value("id_ipv4_max_prefixes").await, "10");
+    assert_eq!(value("id_ipv6_max_prefixes").await, "5");
+    d.screenshot("as-add-from-peeringdb").await;
+    d.click("button[name=_save]").await;
+    d.wait_text("Created autonomous system").await;
+    d.click(".tabs a[href$='/peeringdb/']").await;
+    d.wait_text("PeeringDB network").await;
+    d.screenshot("as-peeringdb").await;
+
+    // An IXP on that LAN: its available peers, and sessions in one click.
+    let c = &db.conn;
+    crate::peers::insert_into(c, "peeringdb.internetexchange", &[json!({"id": 297, "name": "LU-CIX"})]).await;
+    crate::peers::insert_into(c, "peeringdb.ixlan", &[json!({"id": 297, "ix_id": 297})]).await;
+    let more = [(4841, 64496, "Example One", true), (4842, 15169, "Example Two", false)];
+    for (id, asn, name, never) in more {
+        let net = json!({"id": id, "asn": asn, "name": name, "irr_as_set": format!("AS-{id}"), "policy_general": "Selective",
+            "info_never_via_route_servers": never});
+        crate::peers::insert_into(c, "peeringdb.network", &[net]).await;
+    }
+    let records = [(1, 4840, 2602, 9), (2, 4841, 64496, 20), (3, 4842, 15169, 30)].map(|(id, net, asn, host)| {
+        json!({"id": id, "net_id": net, "asn": asn, "ixlan_id": 297, "ipaddr4": format!("188.93.170.{host}"),
+            "ipaddr6": format!("2001:7f8:4c::{host:x}"), "speed": 10_000 * id, "is_rs_peer": id != 2})
+    });
+    crate::peers::insert_into(c, "peeringdb.networkixlan", &records).await;
+    let create = |label: &'static str, item: Json| {
+        let db = &db;
+        async move { crate::harness::create_as_admin(db, label, vec![item]).await[0] }
+    };
+    let us = create("peering.autonomoussystem", json!({"asn": 201281, "name": "Us", "affiliated": true})).await;
+    let ixp = create(
+        "peering.internetexchange",
+        json!({"name": "LU-CIX", "slug": "lu-cix", "local_autonomous_system": us, "peeringdb_ixlan": 297}),
+    )
+    .await;
+    create("net.connection", json!({"internet_exchange_point": ixp, "router": null, "ipv4_address": "188.93.170.1/23", "ipv6_address": "2001:7f8:4c::1/64"})).await;
+    d.goto(&format!("/internet-exchanges/{ixp}/available-peers/")).await;
+    d.wait_text("never via RS").await;
+    d.screenshot("ixp-available-peers").await;
+    d.click("button[name=peer]").await;
+    d.wait_text("Created 2 session(s).").await;
+    d.screenshot("ixp-available-peers-created").await;
+    d.quit().await;
+}

@@ -4,6 +4,7 @@
 pub mod jobs;
 pub mod openapi;
 pub mod peeringdb;
+pub mod peers;
 pub mod render;
 pub mod resource;
 pub mod userpref;
@@ -35,6 +36,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
         .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))
+        // the PeeringDB cache at work (crates/web/src/api/peers.rs)
+        .route("/api/peering/internet-exchanges/{id}/available-peers/", get(peers::available_peers))
+        .route("/api/peering/internet-exchanges/{id}/link-to-peeringdb/", axum::routing::post(peers::link_to_peeringdb))
+        .route("/api/peering/internet-exchanges/{id}/prefixes/", get(peers::prefixes))
+        .route("/api/peering/autonomous-systems/{id}/shared-ixps/", get(peers::shared_ixps))
+        .route("/api/peering/autonomous-systems/{id}/shared-facilities/", get(peers::shared_facilities))
+        .route("/api/peeringdb/networks/render-email/", axum::routing::post(render::network_email))
         // jobs and webhooks (crates/web/src/api/jobs.rs)
         .route("/api/core/jobs/{id}/cancel/", axum::routing::post(jobs::cancel))
         .route("/api/core/jobs/{id}/rerun/", axum::routing::post(jobs::rerun))

@@ -104,6 +104,33 @@ pub async fn generate_email(
     Ok(axum::Json(json!({"subject": subject, "body": body})).into_response())
 }
 
+/// `POST /api/peeringdb/networks/render-email/` `{"email", "autonomous_system", "network"}`:
+/// an e-mail to a PeeringDB network (context §1.4.3). Unknown ids are 404s
+/// naming what is missing (Peering Manager answers 500 for the AS and network).
+pub async fn network_email(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Body,
+) -> ApiResult<Response> {
+    require(&p, "peering.autonomoussystem", "view")?;
+    let input = crate::api::resource::read_json(&state, body).await?;
+    let mut errors = FieldErrors::new();
+    let mut id = |k: &str| {
+        let v = input.get(k).and_then(Json::as_i64);
+        if v.is_none() {
+            errors.add(k, "A valid integer is required.");
+        }
+        v.unwrap_or(0)
+    };
+    let (email, asys, network) = (id("email"), id("autonomous_system"), id("network"));
+    errors.into_result()?;
+    let asm = registry::model("peering.autonomoussystem").unwrap();
+    ops::retrieve(&state.db, &p.perms, asm, asys, Mode::Brief).await?;
+    let (subject, body) =
+        pm_render::render_network_email(&state.db, email, asys, network).await.map_err(render_error)?;
+    Ok(axum::Json(json!({"subject": subject, "body": body})).into_response())
+}
+
 async fn export_text(state: &AppState, p: &Principal, id: i64) -> ApiResult<String> {
     require(p, "extras.exporttemplate", "view")?;
     let m = registry::model("extras.exporttemplate").unwrap();

@@ -69,7 +69,7 @@ pub fn render(state_principal: &Principal, base: &str, cache: &Cache, objs: &[Ob
         .collect()
 }
 
-fn actor<'a>(state: &'a AppState, p: &'a Principal, rid: RequestId) -> Actor<'a> {
+pub fn actor<'a>(state: &'a AppState, p: &'a Principal, rid: RequestId) -> Actor<'a> {
     Actor {
         user_id: p.user.as_ref().map(|u| u.id),
         user_name: p.user_name(),
@@ -80,7 +80,7 @@ fn actor<'a>(state: &'a AppState, p: &'a Principal, rid: RequestId) -> Actor<'a>
 }
 
 /// Unsafe methods need a user and a write-enabled token.
-fn check_write(p: &Principal) -> ApiResult<()> {
+pub fn check_write(p: &Principal) -> ApiResult<()> {
     if p.user.is_none() {
         return Err(AppError::Unauthenticated("Authentication credentials were not provided.".into()).into());
     }
@@ -90,7 +90,7 @@ fn check_write(p: &Principal) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_read(state: &AppState, p: &Principal) -> ApiResult<()> {
+pub fn check_read(state: &AppState, p: &Principal) -> ApiResult<()> {
     if p.user.is_none() && state.config.login_required {
         return Err(AppError::Unauthenticated("Authentication credentials were not provided.".into()).into());
     }

@@ -94,7 +94,16 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
     if !ctx.perms().allows(m, "view") {
         return Err(pm_db::error::permission_denied());
     }
-    let (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+    let (mut obj, mut cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+    // An IXP not linked to PeeringDB yet tries to link itself when viewed (§3.2).
+    if m.label() == "peering.internetexchange" && obj.int("peeringdb_ixlan").is_none() {
+        let w = ctx.db().begin_write().await?;
+        let linked = pm_db::peeringdb::link_ixp(&w.txn, id).await?;
+        w.commit().await?;
+        if linked.is_some() {
+            (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Full).await?;
+        }
+    }
     let j = list::to_json(ctx, &cache, std::slice::from_ref(&obj)).pop().unwrap_or(Json::Null);
     let path = meta::ui_path(m).unwrap_or("/");
     let base = format!("{path}{id}/");
@@ -140,6 +149,26 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         tabs.push(json!({"slug": "configuration", "label": "Configuration", "url": format!("{base}configuration/"),
             "active": tab == Some("configuration")}));
     }
+    // PeeringDB: the available peers of a linked IXP, the network of an AS.
+    let mut network = None;
+    let context_as = pm_db::session::get_pref(&ctx.prefs, "context.as").and_then(Json::as_i64);
+    if m.label() == "peering.internetexchange" && obj.int("peeringdb_ixlan").is_some() {
+        tabs.push(
+            json!({"slug": "available-peers", "label": "Available peers", "url": format!("{base}available-peers/"),
+            "active": tab == Some("available-peers")}),
+        );
+    }
+    if m.label() == "peering.autonomoussystem" {
+        network = pm_db::peeringdb::network_by_asn(&ctx.db().conn, obj.int("asn").unwrap_or(0)).await?;
+        if network.is_some() {
+            tabs.push(json!({"slug": "peeringdb", "label": "PeeringDB", "url": format!("{base}peeringdb/"),
+                "active": tab == Some("peeringdb")}));
+            if context_as.is_some_and(|c| c != id) {
+                tabs.push(json!({"slug": "available-sessions", "label": "Available sessions",
+                    "url": format!("{base}available-sessions/"), "active": tab == Some("available-sessions")}));
+            }
+        }
+    }
     if m.features.change_log && ctx.perms().allows(&core::OBJECT_CHANGE, "view") {
         tabs.push(json!({"slug": "changelog", "label": "Changelog", "url": format!("{base}changelog/"),
             "active": tab == Some("changelog")}));
@@ -169,6 +198,11 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
         Some("config-context") => config_context_tab(ctx, m, id, &j).await?,
         Some("journal") => journal_tab(ctx, m, id, &full_path).await?,
         Some("configuration") => configuration_tab(ctx, id, j["name"].as_str().unwrap_or("router")).await?,
+        Some("available-peers") => super::peers::ixp_tab(ctx, &obj).await?,
+        Some("peeringdb") if network.is_some() => super::peers::as_tab(ctx, &obj, network.as_ref().unwrap()).await?,
+        Some("available-sessions") if network.is_some() && context_as.is_some() => {
+            super::peers::as_sessions_tab(ctx, &obj, network.as_ref().unwrap(), context_as.unwrap()).await?
+        }
         Some(slug) => {
             let (r, _) =
                 rel.iter().find(|(r, _)| r.slug == slug).ok_or_else(|| AppError::NotFound("Page not found.".into()))?;
@@ -214,6 +248,16 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
         && ctx.perms().allows(&messaging::CONTACT_ASSIGNMENT, "view")
     {
         out["contacts"] = contacts(ctx, m, obj.id).await?;
+    }
+    // An AS whose values differ from its PeeringDB network says so (details on its PeeringDB tab).
+    if m.label() == "peering.autonomoussystem"
+        && let Some(net) = pm_db::peeringdb::network_by_asn(&ctx.db().conn, obj.int("asn").unwrap_or(0)).await?
+    {
+        let labels: Vec<Json> = pm_db::peeringdb::divergence(obj, &net).iter().map(|d| d["label"].clone()).collect();
+        if !labels.is_empty() {
+            out["divergence"] =
+                json!({"labels": labels, "url": format!("{}{}/peeringdb/", meta::ui_path(m).unwrap_or("/"), obj.id)});
+        }
     }
     if std::ptr::eq(m, &core::OBJECT_CHANGE) {
         let pre = j.get("prechange_data").cloned().unwrap_or(Json::Null);

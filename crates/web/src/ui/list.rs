@@ -253,15 +253,9 @@ pub async fn load_fields(
                             put(o.id, k.unwrap_or(Json::Null));
                         }
                     }
-                    Computed::ExistsInPeeringdb | Computed::IsAbandoned => {
-                        for o in objs {
-                            put(o.id, json!(false));
-                        }
-                    }
-                    Computed::PeeringdbPrefixes => {
-                        for o in objs {
-                            put(o.id, json!({}));
-                        }
+                    // Read from the PeeringDB cache, as the API does.
+                    Computed::ExistsInPeeringdb | Computed::IsAbandoned | Computed::PeeringdbPrefixes => {
+                        load::compute(db, cache, m, objs, f.name, c).await?;
                     }
                     Computed::IsExpired => {
                         let now = chrono::Utc::now();

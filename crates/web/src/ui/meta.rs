@@ -344,7 +344,10 @@ pub static NAV: &[NavGroup] = &[
     NavGroup {
         label: "Provisioning",
         icon: "provisioning",
-        items: &[item("Hidden Peers", "/peeringdb/hidden-peers/")],
+        items: &[
+            item("Available IXP Peers", "/peeringdb/available-ixp-peers/"),
+            item("Hidden Peers", "/peeringdb/hidden-peers/"),
+        ],
     },
     NavGroup {
         label: "Network",
@@ -412,7 +415,8 @@ pub static NAV: &[NavGroup] = &[
 ];
 
 /// Hand-written pages in the sidebar (the others are model lists).
-const PAGES: &[&str] = &["/core/system/", "/core/background-queues/"];
+const PAGES: &[&str] =
+    &["/core/system/", "/core/background-queues/", "/peeringdb/", "/peeringdb/available-ixp-peers/"];
 
 /// Global search order (spec §9.7), then what else is worth finding.
 pub const SEARCH_ORDER: &[&str] = &[
@@ -453,10 +457,6 @@ pub fn short_plural(model: &Model) -> String {
 
 /// Whether a sidebar entry has a page behind it.
 pub fn nav_available(url: &str) -> bool {
-    // Hand-written pages that are not a model's list.
-    if url == "/peeringdb/" {
-        return true;
-    }
     static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     PAGES.contains(&url)
         || PATHS.get_or_init(|| ui_models().filter(|m| meta(m).list).filter_map(ui_path).collect()).contains(&url)

@@ -14,6 +14,7 @@ mod jobs;
 mod list;
 pub mod meta;
 mod peeringdb;
+mod peers;
 mod render;
 mod search;
 mod system;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/core/background-queues/", get(|req: Req| page(req, P::BackgroundTasks)))
         .route("/peeringdb/", any(|req: Req| page(req, P::Peeringdb)))
         .route("/peeringdb/synchronisations/{id}/", get(|Path(id): Path<i64>, req: Req| page(req, P::Synchronisation(id))))
+        .route("/peeringdb/available-ixp-peers/", any(|req: Req| page(req, P::AvailablePeers)))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
@@ -353,6 +355,7 @@ enum P {
     BackgroundTasks,
     Peeringdb,
     Synchronisation(i64),
+    AvailablePeers,
     Model(&'static Model, Vec<String>),
 }
 
@@ -375,6 +378,7 @@ async fn page(req: Req, which: P) -> Response {
         P::BackgroundTasks => system::background_tasks(&mut ctx).await,
         P::Peeringdb => peeringdb::page(&mut ctx).await,
         P::Synchronisation(id) => peeringdb::synchronisation(&mut ctx, id).await,
+        P::AvailablePeers => peers::provisioning(&mut ctx).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
     };
     match result {
@@ -403,6 +407,13 @@ async fn model_dispatch(ctx: &mut Ctx, m: &'static Model, parts: Vec<String>) ->
     let meta = meta::meta(m);
     let id = |s: &str| s.parse::<i64>().map_err(|_| pm_db::error::not_found(m));
     match parts.as_slice() {
+        ["peeringdb-import"] if m.label() == "peering.internetexchange" => peers::ixp_import(ctx).await,
+        [n, tab @ ("available-peers" | "available-sessions")]
+            if post && matches!(m.name, "internetexchange" | "autonomoussystem") =>
+        {
+            let back = format!("{}{}/{tab}/", meta::ui_path(m).unwrap_or("/"), id(n)?);
+            peers::create_sessions(ctx, &back).await
+        }
         [] if meta.list && post => list::configure(ctx, m).await,
         [] if meta.list => list::list(ctx, m).await,
         ["add"] if meta.add && m.writable() => form::edit(ctx, m, None).await,

@@ -39,6 +39,9 @@ static TEMPLATES: &[(&str, &str)] = embed![
     "background_tasks.html",
     "peeringdb.html",
     "peeringdb_sync.html",
+    "peers.html",
+    "available_peers.html",
+    "peeringdb_import.html",
 ];
 
 static ASSETS: &[(&str, &str, &str)] = &[
