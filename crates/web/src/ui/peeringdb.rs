@@ -45,7 +45,7 @@ pub async fn page(ctx: &mut Ctx) -> UiResult {
                 let id = pm_jobs::SqlQueue::new(ctx.db().clone()).enqueue(job).await?;
                 ctx.flash(
                     "success",
-                    format!("Synchronisation queued as <a href=\"/core/jobs/{id}/\">job {id}</a>; refresh this page when it is done."),
+                    format!("Synchronisation queued as <a href=\"/core/jobs/{id}/\">job {id}</a> (its page follows the download live); refresh this page when it is done."),
                 )
                 .await;
             }
