@@ -92,11 +92,14 @@ pub async fn apply_specs(db: &Db, specs: &[ScheduleSpec], overwrite: bool) -> Ap
         let next_dt = Utc.timestamp_millis_opt(next).single();
         let w = db.begin_write().await?;
         match existing {
+            // Processes starting together all try; the first one wins, the
+            // others find it there (same configuration, same values).
             None => {
                 sql::execute(
                     &w.txn,
                     "INSERT INTO core_jobschedule (name, enabled, interval_seconds, cron, payload, next_run, next_run_ms, created, updated) \
-                     VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                     VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?) \
+                     ON CONFLICT (name) DO NOTHING",
                     vec![
                         s.name.clone().into(),
                         s.enabled.into(),
