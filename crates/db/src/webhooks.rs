@@ -165,6 +165,11 @@ pub async fn queue_events(
     let mut job = NewJob::new(DISPATCH_JOB, payload);
     job.user_id = actor.user_id;
     job.max_attempts = 3;
+    // Dispatches of one model run one after the other, in the order of their
+    // writes: each queues its deliveries (serial per object and webhook) only
+    // after the previous write's, so a receiver never sees an object's
+    // events out of order.
+    job.serial_key = Some(format!("webhook-dispatch:{}", model.label()));
     insert_jobs(txn, &[job]).await?;
     Ok(())
 }
