@@ -475,6 +475,9 @@ both!(ui_page_updates_clears_and_shows_the_diff, |backend| {
     let r = b.post("/peeringdb/", &[("_action", "update")]).await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     assert_eq!(app.count("/api/core/jobs/?name=peeringdb.synchronise").await, 1);
+    // No worker runs in this test: the page says the job would wait forever.
+    let html = b.page("/peeringdb/").await;
+    assert!(html.contains("No job worker is running"), "{html}");
     let r = b.post("/peeringdb/", &[("_action", "clear")]).await;
     assert_eq!(location(&r), "/peeringdb/");
     assert_eq!(app.count("/api/peeringdb/networks/").await, 0);

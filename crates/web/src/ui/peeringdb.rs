@@ -43,11 +43,14 @@ pub async fn page(ctx: &mut Ctx) -> UiResult {
                 };
                 use pm_jobs::JobQueue;
                 let id = pm_jobs::SqlQueue::new(ctx.db().clone()).enqueue(job).await?;
-                ctx.flash(
-                    "success",
-                    format!("Synchronisation queued as <a href=\"/core/jobs/{id}/\">job {id}</a> (its page follows the download live); refresh this page when it is done."),
-                )
-                .await;
+                // `serve --no-worker` with no `worker` process: say so, or the
+                // job would wait silently.
+                let (level, hint) = if pm_jobs::workers_running(ctx.db()).await == 0 {
+                    ("warning", " No job worker is running: start <code>peering-manager worker</code> (or <code>serve</code> without <code>--no-worker</code>) to run it.")
+                } else {
+                    ("success", " Its page follows the download live; refresh this page when it is done.")
+                };
+                ctx.flash(level, format!("Synchronisation queued as <a href=\"/core/jobs/{id}/\">job {id}</a>.{hint}")).await;
             }
             Some("clear") => {
                 pm_peeringdb::flush::flush(ctx.db()).await?;
