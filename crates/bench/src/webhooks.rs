@@ -78,7 +78,11 @@ pub async fn run(api: &Api, backend: &str) -> anyhow::Result<bool> {
     println!("| measure | figure | target | met |");
     println!("|---|---:|---|---|");
     let ok_req = request <= Duration::from_secs(2);
-    println!("| bulk PATCH answered | {:.2} s | ≤ 2 s | {} |", request.as_secs_f64(), if ok_req { "yes" } else { "**no**" });
+    println!(
+        "| bulk PATCH answered | {:.2} s | ≤ 2 s | {} |",
+        request.as_secs_f64(),
+        if ok_req { "yes" } else { "**no**" }
+    );
     let ok_all = got >= OBJECTS && all <= Duration::from_secs(10);
     println!(
         "| {got} deliveries received | {:.2} s after the request started | all {OBJECTS} ≤ 10 s | {} |",

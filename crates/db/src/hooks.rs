@@ -235,7 +235,8 @@ pub fn object_permission<'a>(_db: &'a dyn DynConn, p: &'a mut Pending) -> BoxFut
 /// nulls the foreign keys) does not forget which peer was hidden where.
 pub fn hidden_peer<'a>(_db: &'a dyn DynConn, p: &'a mut Pending) -> BoxFuture<'a, AppResult<()>> {
     Box::pin(async move {
-        for (fk, copy) in [("peeringdb_network", "peeringdb_network_id_copy"), ("peeringdb_ixlan", "peeringdb_ixlan_id_copy")]
+        for (fk, copy) in
+            [("peeringdb_network", "peeringdb_network_id_copy"), ("peeringdb_ixlan", "peeringdb_ixlan_id_copy")]
         {
             if let Some(id) = p.obj.int(fk) {
                 p.obj.set(copy, Val::Int(id));

@@ -449,7 +449,10 @@ pub async fn link_all(db: &Db) -> AppResult<()> {
                 Some(many) if many.len() > 1 => {
                     // Peering Manager crashes here; one ambiguous connection
                     // must not stop the others from being linked.
-                    tracing::warn!(connection = id, "several PeeringDB records hold this connection's addresses; left as is");
+                    tracing::warn!(
+                        connection = id,
+                        "several PeeringDB records hold this connection's addresses; left as is"
+                    );
                     continue;
                 }
                 _ => continue,
@@ -484,7 +487,14 @@ pub async fn link_all(db: &Db) -> AppResult<()> {
     for r in links {
         let ixp: i64 = r.try_get_by_index(0)?;
         let ixlan: Option<i64> = r.try_get_by_index(1)?;
-        per_ixp.entry(ixp).and_modify(|seen| if *seen != ixlan { *seen = None }).or_insert(ixlan);
+        per_ixp
+            .entry(ixp)
+            .and_modify(|seen| {
+                if *seen != ixlan {
+                    *seen = None
+                }
+            })
+            .or_insert(ixlan);
     }
     for (ixp, ixlan) in per_ixp {
         let col = || Expr::col("peeringdb_ixlan_id");

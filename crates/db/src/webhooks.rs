@@ -235,7 +235,9 @@ pub fn clean_schedule<'a>(_db: &'a dyn DynConn, p: &'a mut Pending) -> BoxFuture
         let timing_changed = match &p.old {
             None => true,
             Some(o) => {
-                o.int("interval_seconds") != interval || o.text("cron").trim() != cron || o.bool("enabled") != p.obj.bool("enabled")
+                o.int("interval_seconds") != interval
+                    || o.text("cron").trim() != cron
+                    || o.bool("enabled") != p.obj.bool("enabled")
             }
         };
         if p.errors.is_empty() && timing_changed {

@@ -287,7 +287,8 @@ async fn parse_field<C: ConnectionTrait>(db: &C, f: &'static Field, v: &Json) ->
         }
         Kind::MultiChoice => {
             let items = v.as_array().ok_or("Expected a list of items.")?;
-            let parts: Vec<&str> = items.iter().map(|i| i.as_str().ok_or("Not a valid string.")).collect::<Result<_, _>>()?;
+            let parts: Vec<&str> =
+                items.iter().map(|i| i.as_str().ok_or("Not a valid string.")).collect::<Result<_, _>>()?;
             Val::Text(parts.join(","))
         }
         Kind::StrList => {

@@ -17,8 +17,8 @@ pub mod handlers;
 pub mod metrics;
 pub mod render;
 pub mod scheduler;
-pub mod status;
 pub mod sql;
+pub mod status;
 pub mod webhook;
 pub mod worker;
 

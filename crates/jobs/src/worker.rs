@@ -360,8 +360,9 @@ impl Worker {
                 tracing::warn!("renewing job leases: {e}");
             }
         }
-        let _ = sql::execute(&self.queue.db.conn, "DELETE FROM core_worker WHERE name = ?", vec![self.name.clone().into()])
-            .await;
+        let _ =
+            sql::execute(&self.queue.db.conn, "DELETE FROM core_worker WHERE name = ?", vec![self.name.clone().into()])
+                .await;
     }
 }
 

@@ -441,10 +441,8 @@ pub async fn apply(db: &Db, plan: &Plan, mut records: Vec<Record>, first: bool, 
     }
     drop(old);
     for chunk in doomed.chunks(ID_CHUNK) {
-        let q = Query::delete()
-            .from_table(plan.table())
-            .and_where(Expr::col("id").is_in(chunk.iter().copied()))
-            .to_owned();
+        let q =
+            Query::delete().from_table(plan.table()).and_where(Expr::col("id").is_in(chunk.iter().copied())).to_owned();
         w.txn.execute(&q).await?;
     }
     upsert(&w.txn, plan, &rows).await?;

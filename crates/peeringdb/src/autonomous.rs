@@ -109,8 +109,13 @@ pub async fn synchronise(
     let asns: Vec<i64> = ases.iter().filter_map(|a| a.int("asn")).collect();
     let nets = networks(&db.conn, &asns).await?;
     let perms = Perms::superuser();
-    let actor =
-        Actor { user_id: who.user_id, user_name: who.user_name.clone(), request_id: who.request_id, perms: &perms, settings };
+    let actor = Actor {
+        user_id: who.user_id,
+        user_name: who.user_name.clone(),
+        request_id: who.request_id,
+        perms: &perms,
+        settings,
+    };
     let mut out = Vec::with_capacity(ases.len());
     for a in ases {
         let asn = a.int("asn").unwrap_or(0);

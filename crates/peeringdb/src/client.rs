@@ -131,10 +131,7 @@ impl Client {
             return Err(Attempt::Retry(format!("server error (HTTP {})", status.as_u16()), None));
         }
         if status.as_u16() == 401 || status.as_u16() == 403 {
-            return Err(Attempt::Fatal(format!(
-                "refused (HTTP {}): check PM_PEERINGDB_API_KEY",
-                status.as_u16()
-            )));
+            return Err(Attempt::Fatal(format!("refused (HTTP {}): check PM_PEERINGDB_API_KEY", status.as_u16())));
         }
         if !status.is_success() {
             return Err(Attempt::Fatal(format!("unexpected answer (HTTP {})", status.as_u16())));

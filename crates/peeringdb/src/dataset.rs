@@ -120,7 +120,10 @@ pub fn generate(fake: &FakePeeringDb, s: &Sizes) {
         })));
     }
     for i in 1..=s.carrierfac {
-        fake.put("carrierfac", merge(stamp(i), json!({"carrier_id": i % s.carrier + 1, "fac_id": i % s.fac + 1, "name": "x"})));
+        fake.put(
+            "carrierfac",
+            merge(stamp(i), json!({"carrier_id": i % s.carrier + 1, "fac_id": i % s.fac + 1, "name": "x"})),
+        );
     }
     for i in 1..=s.net {
         fake.put("net", merge(stamp(i), json!({
@@ -149,13 +152,25 @@ pub fn generate(fake: &FakePeeringDb, s: &Sizes) {
         })));
     }
     for i in 1..=s.ixfac {
-        fake.put("ixfac", merge(stamp(i), json!({"ix_id": i % s.ix + 1, "fac_id": i % s.fac + 1, "name": "x", "city": "x", "country": "NL"})));
+        fake.put(
+            "ixfac",
+            merge(
+                stamp(i),
+                json!({"ix_id": i % s.ix + 1, "fac_id": i % s.fac + 1, "name": "x", "city": "x", "country": "NL"}),
+            ),
+        );
     }
     for i in 1..=s.ixlan {
-        fake.put("ixlan", merge(stamp(i), json!({
-            "ix_id": i % s.ix + 1, "name": "", "descr": "", "mtu": 1500, "dot1q_support": false, "rs_asn": 0,
-            "arp_sponge": null, "ixf_ixp_member_list_url_visible": "Private", "ixf_ixp_import_enabled": false,
-        })));
+        fake.put(
+            "ixlan",
+            merge(
+                stamp(i),
+                json!({
+                    "ix_id": i % s.ix + 1, "name": "", "descr": "", "mtu": 1500, "dot1q_support": false, "rs_asn": 0,
+                    "arp_sponge": null, "ixf_ixp_member_list_url_visible": "Private", "ixf_ixp_import_enabled": false,
+                }),
+            ),
+        );
     }
     for i in 1..=s.ixpfx {
         let prefix = if i % 2 == 0 {
@@ -163,10 +178,16 @@ pub fn generate(fake: &FakePeeringDb, s: &Sizes) {
         } else {
             format!("10.{}.{}.0/23", (i / 128) % 256, (i * 2) % 256)
         };
-        fake.put("ixpfx", merge(stamp(i), json!({
-            "ixlan_id": i % s.ixlan + 1, "protocol": if i % 2 == 0 { "IPv6" } else { "IPv4" }, "prefix": prefix,
-            "in_dfz": true, "notes": "",
-        })));
+        fake.put(
+            "ixpfx",
+            merge(
+                stamp(i),
+                json!({
+                    "ixlan_id": i % s.ixlan + 1, "protocol": if i % 2 == 0 { "IPv6" } else { "IPv4" }, "prefix": prefix,
+                    "in_dfz": true, "notes": "",
+                }),
+            ),
+        );
     }
     for i in 1..=s.netfac {
         fake.put("netfac", merge(stamp(i), json!({
@@ -184,11 +205,17 @@ pub fn generate(fake: &FakePeeringDb, s: &Sizes) {
         })));
     }
     for i in 1..=s.poc {
-        fake.put("poc", merge(stamp(i), json!({
-            "net_id": i % s.net + 1, "role": pick(&["NOC", "Policy", "Technical", "Abuse"], i),
-            "visible": "Public", "name": format!("Contact {i}"), "phone": "+31 20 000 0000",
-            "email": format!("noc{i}@example.net"), "url": "",
-        })));
+        fake.put(
+            "poc",
+            merge(
+                stamp(i),
+                json!({
+                    "net_id": i % s.net + 1, "role": pick(&["NOC", "Policy", "Technical", "Abuse"], i),
+                    "visible": "Public", "name": format!("Contact {i}"), "phone": "+31 20 000 0000",
+                    "email": format!("noc{i}@example.net"), "url": "",
+                }),
+            ),
+        );
     }
 }
 
@@ -225,10 +252,12 @@ pub fn change(fake: &FakePeeringDb, s: &Sizes, n: i64, at: &str, round: i64) {
 /// link the demo connections and IXPs after a sync), the networks the demo
 /// already peers with, and `peers` new networks on Demo-IX to peer with.
 pub fn demo(fake: &FakePeeringDb, peers: i64) {
-    let org = |id: i64, name: &str| json!({"id": id, "status": "ok", "created": CREATED, "updated": CREATED, "name": name,
+    let org = |id: i64, name: &str| {
+        json!({"id": id, "status": "ok", "created": CREATED, "updated": CREATED, "name": name,
         "aka": "", "name_long": "", "website": "", "social_media": [], "notes": "", "address1": "", "address2": "",
         "city": "Amsterdam", "state": "", "zipcode": "", "country": "NL", "suite": "", "floor": "",
-        "latitude": null, "longitude": null});
+        "latitude": null, "longitude": null})
+    };
     fake.put("org", org(9001, "Demo-IX Association"));
     fake.put("org", org(9002, "Metro-IX B.V."));
     fake.put("org", org(9003, "Demo Networks"));
@@ -238,35 +267,57 @@ pub fn demo(fake: &FakePeeringDb, peers: i64) {
         "sales_email": "", "sales_phone": "", "tech_email": "", "tech_phone": "", "available_voltage_services": [],
         "diverse_serving_substations": null, "property": "", "region_continent": "Europe", "status_dashboard": null})));
     // (ix id, org, name, v4 LAN, v6 LAN)
-    let ixps = [(9001, 9001, "Demo-IX", "192.0.2", "2001:db8:ae"), (9002, 9002, "Metro-IX", "198.51.100", "2001:db8:be")];
+    let ixps =
+        [(9001, 9001, "Demo-IX", "192.0.2", "2001:db8:ae"), (9002, 9002, "Metro-IX", "198.51.100", "2001:db8:be")];
     for (id, org_id, name, v4, v6) in ixps {
-        fake.put("ix", merge(base(id), json!({"org_id": org_id, "name": name, "aka": "", "name_long": format!("{name} Internet Exchange"),
+        fake.put(
+            "ix",
+            merge(
+                base(id),
+                json!({"org_id": org_id, "name": name, "aka": "", "name_long": format!("{name} Internet Exchange"),
             "city": "Amsterdam", "country": "NL", "region_continent": "Europe", "media": "Ethernet", "notes": "",
             "proto_unicast": true, "proto_multicast": false, "proto_ipv6": true, "website": "", "social_media": [],
             "url_stats": "", "tech_email": "noc@ix.example", "tech_phone": "", "policy_email": "", "policy_phone": "",
             "sales_email": "", "sales_phone": "", "ixf_net_count": 0, "ixf_last_import": null,
-            "service_level": "Not Disclosed", "terms": "Not Disclosed", "status_dashboard": null})));
+            "service_level": "Not Disclosed", "terms": "Not Disclosed", "status_dashboard": null}),
+            ),
+        );
         fake.put("ixfac", merge(base(id), json!({"ix_id": id, "fac_id": 9001})));
-        fake.put("ixlan", merge(base(id), json!({"ix_id": id, "name": "", "descr": "", "mtu": 1500, "dot1q_support": false,
-            "rs_asn": 65050, "arp_sponge": null, "ixf_ixp_member_list_url_visible": "Private"})));
+        fake.put(
+            "ixlan",
+            merge(
+                base(id),
+                json!({"ix_id": id, "name": "", "descr": "", "mtu": 1500, "dot1q_support": false,
+            "rs_asn": 65050, "arp_sponge": null, "ixf_ixp_member_list_url_visible": "Private"}),
+            ),
+        );
         fake.put("ixpfx", merge(base(id * 10 + 4), json!({"ixlan_id": id, "protocol": "IPv4", "prefix": format!("{v4}.0/24"), "in_dfz": true, "notes": ""})));
         fake.put("ixpfx", merge(base(id * 10 + 6), json!({"ixlan_id": id, "protocol": "IPv6", "prefix": format!("{v6}::/64"), "in_dfz": true, "notes": ""})));
     }
     let net = |id: i64, asn: i64, name: &str, irr: &str, v4: i64, v6: i64, policy: &str| {
-        merge(base(id), json!({"org_id": 9003, "asn": asn, "name": name, "aka": "", "name_long": "", "website": "",
+        merge(
+            base(id),
+            json!({"org_id": 9003, "asn": asn, "name": name, "aka": "", "name_long": "", "website": "",
             "social_media": [], "looking_glass": "", "route_server": "", "irr_as_set": irr, "info_type": "NSP",
             "info_types": ["NSP"], "info_prefixes4": v4, "info_prefixes6": v6, "info_traffic": "1-5Gbps",
             "info_ratio": "Balanced", "info_scope": "Europe", "info_unicast": true, "info_multicast": false,
             "info_ipv6": true, "info_never_via_route_servers": false, "notes": "", "notes_private": "", "policy_url": "",
             "policy_general": policy, "policy_locations": "Not Required", "policy_ratio": false,
-            "policy_contracts": "Not Required", "status_dashboard": null, "rir_status": "ok", "rir_status_updated": null}))
+            "policy_contracts": "Not Required", "status_dashboard": null, "rir_status": "ok", "rir_status_updated": null}),
+        )
     };
     let mut netixlan = 9000;
     let mut port = |fake: &FakePeeringDb, net_id: i64, asn: i64, ix: i64, v4: String, v6: String, rs: bool| {
         netixlan += 1;
-        fake.put("netixlan", merge(base(netixlan), json!({"net_id": net_id, "ix_id": ix, "ixlan_id": ix, "asn": asn,
+        fake.put(
+            "netixlan",
+            merge(
+                base(netixlan),
+                json!({"net_id": net_id, "ix_id": ix, "ixlan_id": ix, "asn": asn,
             "ipaddr4": v4, "ipaddr6": v6, "is_rs_peer": rs, "bfd_support": false, "operational": true,
-            "speed": 10_000, "notes": "", "net_side_id": null, "ix_side_id": null})));
+            "speed": 10_000, "notes": "", "net_side_id": null, "ix_side_id": null}),
+            ),
+        );
     };
     // The demo's own ports: .10 on both IXPs (edge1) and .11 on Demo-IX (edge2).
     fake.put("net", net(9000, 64500, "Demo Networks", "AS-DEMO", 100, 20, "Open"));
@@ -276,10 +327,26 @@ pub fn demo(fake: &FakePeeringDb, peers: i64) {
     port(fake, 9000, 64500, 9001, "192.0.2.11".into(), "2001:db8:ae::11".into(), true);
     for i in 1..=peers {
         let asn = 210_000 + i;
-        fake.put("net", net(9000 + i, asn, &format!("Example Peer {i}"), &format!("AS-PEER{i}"), 10 * i, 2 * i,
-            pick(&["Open", "Open", "Selective", "Restrictive"], i)));
-        fake.put("poc", merge(base(9000 + i), json!({"net_id": 9000 + i, "role": "Policy", "visible": "Public",
-            "name": format!("Peering desk {i}"), "phone": "", "email": format!("peering@as{asn}.example"), "url": ""})));
+        fake.put(
+            "net",
+            net(
+                9000 + i,
+                asn,
+                &format!("Example Peer {i}"),
+                &format!("AS-PEER{i}"),
+                10 * i,
+                2 * i,
+                pick(&["Open", "Open", "Selective", "Restrictive"], i),
+            ),
+        );
+        fake.put(
+            "poc",
+            merge(
+                base(9000 + i),
+                json!({"net_id": 9000 + i, "role": "Policy", "visible": "Public",
+            "name": format!("Peering desk {i}"), "phone": "", "email": format!("peering@as{asn}.example"), "url": ""}),
+            ),
+        );
         let host = 100 + i;
         port(fake, 9000 + i, asn, 9001, format!("192.0.2.{host}"), format!("2001:db8:ae::{host:x}"), i % 3 != 0);
     }

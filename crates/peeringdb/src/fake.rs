@@ -19,7 +19,9 @@ use serde_json::{Value as Json, json};
 /// What the next request for a namespace gets instead of its data.
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
-    TooManyRequests { retry_after: u32 },
+    TooManyRequests {
+        retry_after: u32,
+    },
     Status(u16),
     /// Half the body, then the connection is closed.
     DropMidBody,
@@ -112,7 +114,8 @@ impl FakePeeringDb {
         let id = record["id"].as_i64().expect("record id");
         let deleted = record.get("status").and_then(Json::as_str) == Some("deleted");
         let hidden_without_key = ns == "poc" && record.get("visible").and_then(Json::as_str) != Some("Public");
-        let stored = Stored { updated: updated_ts(&record), deleted, hidden_without_key, json: record.to_string().into() };
+        let stored =
+            Stored { updated: updated_ts(&record), deleted, hidden_without_key, json: record.to_string().into() };
         self.inner.lock().unwrap().data.entry(ns.to_string()).or_default().insert(id, stored);
     }
 
@@ -212,9 +215,7 @@ async fn serve(
         let since = since.unwrap_or(0);
         let mut picked: Vec<(&i64, &Stored)> = records
             .iter()
-            .filter(|(_, s)| {
-                s.updated >= since && !(since == 0 && s.deleted) && (authorized || !s.hidden_without_key)
-            })
+            .filter(|(_, s)| s.updated >= since && !(since == 0 && s.deleted) && (authorized || !s.hidden_without_key))
             .collect();
         picked.sort_by_key(|(id, _)| **id);
         let mut body = String::with_capacity(picked.iter().map(|(_, s)| s.json.len() + 1).sum::<usize>() + 64);
@@ -235,12 +236,11 @@ async fn serve(
         use futures::StreamExt;
         let half = body.as_bytes()[..body.len() / 2].to_vec();
         // The pause lets the headers and the first half reach the client.
-        let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(half) }).chain(futures::stream::once(
-            async {
+        let stream =
+            futures::stream::once(async move { Ok::<_, std::io::Error>(half) }).chain(futures::stream::once(async {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "dropped on purpose"))
-            },
-        ));
+            }));
         return ([("content-type", "application/json")], Body::from_stream(stream)).into_response();
     }
     ([("content-type", "application/json")], Body::from(body)).into_response()

@@ -122,7 +122,12 @@ pub async fn synchronise(db: &Db, client: &Client, progress: &dyn Progress) -> A
                     drop(body);
                     ns_report.received = batch.records.len();
                     if batch.truncated > 0 {
-                        tracing::warn!(ns = ns.tag, "PeeringDB {}: {} values cut to their column length", ns.tag, batch.truncated);
+                        tracing::warn!(
+                            ns = ns.tag,
+                            "PeeringDB {}: {} values cut to their column length",
+                            ns.tag,
+                            batch.truncated
+                        );
                     }
                     let first = since == 0;
                     match apply::apply(db, &plan, batch.records, first, &mut diff).await {
@@ -152,9 +157,8 @@ pub async fn synchronise(db: &Db, client: &Client, progress: &dyn Progress) -> A
     pm_db::peeringdb::link_all(db).await?;
     let totals = report.totals();
     if totals.total() > 0 {
-        let time = generated
-            .and_then(|g| Utc.timestamp_millis_opt((g * 1000.0) as i64).single())
-            .unwrap_or_else(Utc::now);
+        let time =
+            generated.and_then(|g| Utc.timestamp_millis_opt((g * 1000.0) as i64).single()).unwrap_or_else(Utc::now);
         let changes = json!({
             "namespaces": breakdown,
             "objects": diff.objects,

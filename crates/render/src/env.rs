@@ -83,7 +83,9 @@ fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
 /// `PM_TIME_ZONE` (IANA name), the zone of `now()` without one; UTC by default.
 fn default_time_zone() -> &'static str {
     static TZ: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TZ.get_or_init(|| std::env::var("PM_TIME_ZONE").ok().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "UTC".into()))
+    TZ.get_or_init(|| {
+        std::env::var("PM_TIME_ZONE").ok().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "UTC".into())
+    })
 }
 
 /// `now(format, timezone)`: the time in `timezone`, else `PM_TIME_ZONE`.

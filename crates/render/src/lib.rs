@@ -9,8 +9,8 @@ pub mod graph;
 pub mod lookup;
 pub mod methods;
 pub mod objects;
-pub mod preview;
 pub mod peeringdb;
+pub mod preview;
 
 use std::sync::Arc;
 

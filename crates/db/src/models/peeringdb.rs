@@ -123,24 +123,24 @@ const fn named(
 const BY_ORG: &[Filter] = &[path("org_id", "org_id", Exact)];
 
 pub static ORGANIZATION: Model = named(
-        "organization",
-        "organization",
-        "organizations",
-        "peeringdb_organization",
-        "organizations",
-        with_address!(
-            [f::ID],
-            [
-                text("name", 255).filter(Exact),
-                text("name_long", 255),
-                text("aka", 255),
-                text("website", 255),
-                SOCIAL_MEDIA,
-                f::long_text("notes"),
-                CREATED,
-                UPDATED,
-            ]
-        ),
+    "organization",
+    "organization",
+    "organizations",
+    "peeringdb_organization",
+    "organizations",
+    with_address!(
+        [f::ID],
+        [
+            text("name", 255).filter(Exact),
+            text("name_long", 255),
+            text("aka", 255),
+            text("website", 255),
+            SOCIAL_MEDIA,
+            f::long_text("notes"),
+            CREATED,
+            UPDATED,
+        ]
+    ),
 );
 
 // Campuses keep their `id` in the API (Peering Manager's serializer leaves
@@ -209,23 +209,23 @@ pub static FACILITY: Model = Model {
 
 /// Cached for completeness; Peering Manager gives carriers no endpoint.
 pub static CARRIER: Model = named(
-        "carrier",
-        "carrier",
-        "carriers",
-        "peeringdb_carrier",
-        "",
-        &[
-            f::ID,
-            text("name", 255),
-            text("aka", 255),
-            text("name_long", 255),
-            ntext("website", 255),
-            SOCIAL_MEDIA,
-            f::long_text("notes"),
-            rel("org", "peeringdb.organization"),
-            CREATED,
-            UPDATED,
-        ],
+    "carrier",
+    "carrier",
+    "carriers",
+    "peeringdb_carrier",
+    "",
+    &[
+        f::ID,
+        text("name", 255),
+        text("aka", 255),
+        text("name_long", 255),
+        ntext("website", 255),
+        SOCIAL_MEDIA,
+        f::long_text("notes"),
+        rel("org", "peeringdb.organization"),
+        CREATED,
+        UPDATED,
+    ],
 );
 
 pub static CARRIER_FACILITY: Model = mirror(

@@ -326,10 +326,8 @@ both!(timeouts_fail_jobs_and_status_counts_live_workers, |backend| {
     assert_eq!(app.get("/api/status/").await.expect(200)["rq-workers-running"], 1);
     let two = Engine::start(app.db.clone(), config, registry, false).await.unwrap();
     let app2 = &app;
-    wait_for(10, "second worker", || async move {
-        app2.get("/api/status/").await.json["rq-workers-running"] == 2
-    })
-    .await;
+    wait_for(10, "second worker", || async move { app2.get("/api/status/").await.json["rq-workers-running"] == 2 })
+        .await;
     two.stop().await;
     one.stop().await;
     assert_eq!(app.get("/api/status/").await.expect(200)["rq-workers-running"], 0, "stopped workers leave");

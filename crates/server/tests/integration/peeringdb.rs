@@ -66,16 +66,22 @@ both!(hidden_peers_keep_their_ids, |backend| {
     let app = TestApp::new(backend).await;
     seed_cache(&app).await;
     let hp = app
-        .post("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297, "comments": "no"}))
+        .post(
+            "/api/peeringdb/hidden-peers/",
+            json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297, "comments": "no"}),
+        )
         .await
         .expect(201);
     assert_eq!(hp["display"], "AS2602 - Fondation RESTENA hidden on LU-CIX");
     assert_eq!(hp["is_expired"], false);
     assert!(hp.get("created").is_none());
     let id = hp["id"].as_i64().unwrap();
-    let again = app.post("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297})).await;
+    let again =
+        app.post("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 4840, "peeringdb_ixlan": 297})).await;
     assert_eq!(again.status.as_u16(), 400, "{}", again.text);
-    app.patch(&format!("/api/peeringdb/hidden-peers/{id}/"), json!({"until": "2000-01-01T00:00:00Z"})).await.expect(200);
+    app.patch(&format!("/api/peeringdb/hidden-peers/{id}/"), json!({"until": "2000-01-01T00:00:00Z"}))
+        .await
+        .expect(200);
     assert_eq!(app.count("/api/peeringdb/hidden-peers/?is_expired=true").await, 1);
     assert_eq!(app.count("/api/peeringdb/hidden-peers/?peeringdb_network_asn=2602").await, 1);
     let changes = app.count("/api/core/object-changes/?changed_object_type=peeringdb.hiddenpeer").await;
@@ -84,19 +90,25 @@ both!(hidden_peers_keep_their_ids, |backend| {
     // Connections and IXPs point at the cache through real foreign keys.
     let asn = app.create("/api/peering/autonomous-systems/", json!({"asn": 64500, "name": "Us"})).await;
     let ixp = app
-        .post("/api/peering/internet-exchanges/", json!({"name": "LU-CIX", "slug": "lu-cix", "local_autonomous_system": asn, "peeringdb_ixlan": 297}))
+        .post(
+            "/api/peering/internet-exchanges/",
+            json!({"name": "LU-CIX", "slug": "lu-cix", "local_autonomous_system": asn, "peeringdb_ixlan": 297}),
+        )
         .await
         .expect(201);
     assert_eq!(ixp["peeringdb_ixlan"], 297);
     let bad = app
-        .post("/api/peering/internet-exchanges/", json!({"name": "X", "slug": "x", "local_autonomous_system": asn, "peeringdb_ixlan": 1}))
+        .post(
+            "/api/peering/internet-exchanges/",
+            json!({"name": "X", "slug": "x", "local_autonomous_system": asn, "peeringdb_ixlan": 1}),
+        )
         .await;
     assert_eq!(bad.status.as_u16(), 400, "{}", bad.text);
 });
 
 // ---------------------------------------------------------------- the sync
 
-use pm_peeringdb::fake::{Fault, FakePeeringDb};
+use pm_peeringdb::fake::{FakePeeringDb, Fault};
 use pm_peeringdb::{Client, ClientConfig};
 
 const KEY: &str = "test-api-key";
@@ -143,7 +155,21 @@ both!(first_sync_fills_the_cache, |backend| {
     let order: Vec<&str> = seen.iter().map(|s| s.ns.as_str()).collect();
     assert_eq!(
         order,
-        ["org", "campus", "fac", "carrier", "carrierfac", "net", "ix", "ixfac", "ixlan", "ixpfx", "netfac", "netixlan", "poc"]
+        [
+            "org",
+            "campus",
+            "fac",
+            "carrier",
+            "carrierfac",
+            "net",
+            "ix",
+            "ixfac",
+            "ixlan",
+            "ixpfx",
+            "netfac",
+            "netixlan",
+            "poc"
+        ]
     );
     assert!(seen.iter().all(|s| s.since == Some(0) && s.depth.as_deref() == Some("0")));
     assert!(seen.iter().all(|s| s.authorization.as_deref() == Some("Api-Key test-api-key")));
@@ -235,7 +261,11 @@ both!(incremental_sync_records_what_changed, |backend| {
     let syncs = app.get("/api/peeringdb/synchronisations/").await.expect(200);
     assert_eq!(syncs["count"], 2);
     assert_eq!(
-        (syncs["results"][0]["created"].clone(), syncs["results"][0]["updated"].clone(), syncs["results"][0]["deleted"].clone()),
+        (
+            syncs["results"][0]["created"].clone(),
+            syncs["results"][0]["updated"].clone(),
+            syncs["results"][0]["deleted"].clone()
+        ),
         (json!(1), json!(1), json!(1))
     );
 });
@@ -281,9 +311,12 @@ both!(a_dropped_download_leaves_its_namespace_unchanged, |backend| {
     sync(&app, &fake).await;
     assert_eq!(app.count("/api/peeringdb/network-ixlans/").await, 1);
     fake.update("netixlan", 11709, json!({"speed": 1}), "2024-03-01T10:00:00Z");
-    fake.put("netixlan", json!({"id": 99, "net_id": 17293, "ixlan_id": 297, "asn": 201281, "ipaddr4": null,
+    fake.put(
+        "netixlan",
+        json!({"id": 99, "net_id": 17293, "ixlan_id": 297, "asn": 201281, "ipaddr4": null,
         "ipaddr6": "2001:7f8:4c::1", "is_rs_peer": false, "bfd_support": false, "operational": true, "notes": "",
-        "speed": 10000, "status": "ok", "created": "2024-03-01T10:00:00Z", "updated": "2024-03-01T10:00:00Z"}));
+        "speed": 10000, "status": "ok", "created": "2024-03-01T10:00:00Z", "updated": "2024-03-01T10:00:00Z"}),
+    );
     fake.update("net", 17293, json!({"name": "Mazoyer"}), "2024-03-01T10:00:00Z");
     for _ in 0..3 {
         fake.fail_next("netixlan", Fault::DropMidBody);
@@ -316,7 +349,8 @@ both!(flush_unlinks_and_a_resync_links_again, |backend| {
     // Linked by the sync: the connection by its two addresses, the IXP through it.
     assert_eq!(app.get(&format!("/api/net/connections/{conn}/")).await.expect(200)["peeringdb_netixlan"], 11709);
     assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{ixp}/")).await.expect(200)["peeringdb_ixlan"], 297);
-    let hp = app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 17293, "peeringdb_ixlan": 297})).await;
+    let hp =
+        app.create("/api/peeringdb/hidden-peers/", json!({"peeringdb_network": 17293, "peeringdb_ixlan": 297})).await;
 
     // Only staff may flush.
     let viewer = app.user_with("viewer", &[json!({"object_types": ["peeringdb.network"], "actions": ["view"]})]).await;
@@ -332,7 +366,10 @@ both!(flush_unlinks_and_a_resync_links_again, |backend| {
     let stats = app.get("/api/peeringdb/cache/statistics/").await.expect(200);
     assert!(stats.as_object().unwrap().values().all(|v| v == 0), "{stats}");
     assert_eq!(app.get(&format!("/api/net/connections/{conn}/")).await.expect(200)["peeringdb_netixlan"], json!(null));
-    assert_eq!(app.get(&format!("/api/peering/internet-exchanges/{ixp}/")).await.expect(200)["peeringdb_ixlan"], json!(null));
+    assert_eq!(
+        app.get(&format!("/api/peering/internet-exchanges/{ixp}/")).await.expect(200)["peeringdb_ixlan"],
+        json!(null)
+    );
     let hidden = app.get(&format!("/api/peeringdb/hidden-peers/{hp}/")).await.expect(200);
     assert_eq!((hidden["peeringdb_network"].clone(), hidden["peeringdb_ixlan"].clone()), (json!(null), json!(null)));
     assert_eq!(hidden["display"], "Network ID 17293 hidden on IX LAN ID 297");
@@ -351,7 +388,10 @@ both!(the_job_refreshes_autonomous_systems_in_the_change_log, |backend| {
     let app = TestApp::new(backend).await;
     let fake = fake().await;
     let restena = app
-        .create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "old name", "irr_as_set": "AS-LOCAL", "irr_as_set_peeringdb_sync": false}))
+        .create(
+            "/api/peering/autonomous-systems/",
+            json!({"asn": 2602, "name": "old name", "irr_as_set": "AS-LOCAL", "irr_as_set_peeringdb_sync": false}),
+        )
         .await;
     let private = app.create("/api/peering/autonomous-systems/", json!({"asn": 64512, "name": "Private"})).await;
     // Before the cache exists: no record → 204.
@@ -374,7 +414,9 @@ both!(the_job_refreshes_autonomous_systems_in_the_change_log, |backend| {
     engine.stop().await;
     let job = app.get(&format!("/api/core/jobs/{id}/")).await.expect(200);
     let log = job.to_string();
-    for line in ["Created 24 objects", "Updated 0 objects", "Deleted 0 objects", "Updating values for 1 autonomous systems"] {
+    for line in
+        ["Created 24 objects", "Updated 0 objects", "Deleted 0 objects", "Updating values for 1 autonomous systems"]
+    {
         assert!(log.contains(line), "{line} in {log}");
     }
 
@@ -395,16 +437,30 @@ both!(the_job_refreshes_autonomous_systems_in_the_change_log, |backend| {
     app.patch(&format!("/api/peering/autonomous-systems/{restena}/"), json!({"name": "renamed"})).await.expect(200);
     let r = app.post(&format!("/api/peering/autonomous-systems/{restena}/sync-with-peeringdb/"), json!({})).await;
     assert_eq!(r.status.as_u16(), 200);
-    assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{restena}/")).await.expect(200)["name"], "Fondation RESTENA");
+    assert_eq!(
+        app.get(&format!("/api/peering/autonomous-systems/{restena}/")).await.expect(200)["name"],
+        "Fondation RESTENA"
+    );
     let r = app.post(&format!("/api/peering/autonomous-systems/{private}/sync-with-peeringdb/"), json!({})).await;
     assert_eq!(r.status.as_u16(), 200, "private ASNs are a success without lookup");
     app.patch(&format!("/api/peering/autonomous-systems/{restena}/"), json!({"name": "renamed"})).await.expect(200);
     let tally = app.post("/api/peering/autonomous-systems/sync-with-peeringdb/", json!([])).await.expect(200);
     assert_eq!(tally["updated"], 0, "an empty list selects nothing");
-    let tally = app.request(Method::POST, "/api/peering/autonomous-systems/sync-with-peeringdb/", None, Some(&app.token)).await.expect(200);
+    let tally = app
+        .request(Method::POST, "/api/peering/autonomous-systems/sync-with-peeringdb/", None, Some(&app.token))
+        .await
+        .expect(200);
     assert_eq!((tally["updated"].clone(), tally["private"].clone()), (json!(1), json!(1)));
-    let viewer = app.user_with("viewer", &[json!({"object_types": ["peering.autonomoussystem"], "actions": ["view"]})]).await;
-    let r = app.request(Method::POST, &format!("/api/peering/autonomous-systems/{restena}/sync-with-peeringdb/"), None, Some(&viewer)).await;
+    let viewer =
+        app.user_with("viewer", &[json!({"object_types": ["peering.autonomoussystem"], "actions": ["view"]})]).await;
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/peering/autonomous-systems/{restena}/sync-with-peeringdb/"),
+            None,
+            Some(&viewer),
+        )
+        .await;
     assert_eq!(r.status.as_u16(), 403);
     let r = app.request(Method::POST, "/api/peeringdb/cache/update-local/", None, Some(&viewer)).await;
     assert_eq!(r.status.as_u16(), 403);
@@ -426,7 +482,11 @@ both!(cli_sync_reports_and_fails_loudly, |backend| {
                 .output()
                 .await
                 .unwrap();
-            (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).to_string(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
         }
     };
     let (ok, out, err) = run(&["peeringdb", "sync"], fake.url()).await;
@@ -487,7 +547,12 @@ both!(ui_page_updates_clears_and_shows_the_diff, |backend| {
     let id = app.create("/api/peering/autonomous-systems/", json!({"asn": 2602, "name": "old"})).await;
     assert!(b.page("/autonomous-systems/").await.contains("Synchronise with PeeringDB"));
     let sid = id.to_string();
-    let r = b.post("/autonomous-systems/sync-with-peeringdb/", &[("pk", sid.as_str()), ("return_url", "/autonomous-systems/")]).await;
+    let r = b
+        .post(
+            "/autonomous-systems/sync-with-peeringdb/",
+            &[("pk", sid.as_str()), ("return_url", "/autonomous-systems/")],
+        )
+        .await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     assert_eq!(app.get(&format!("/api/peering/autonomous-systems/{id}/")).await.expect(200)["name"], "RESTENA");
 });

@@ -266,13 +266,15 @@ both!(endpoints_and_includes, |backend| {
     assert_eq!(job["object_type"], "devices.router");
     assert_eq!(job["object_id"], edge1);
     assert_eq!(job["user"]["username"], "admin");
-    let engine = pm_jobs::Engine::start(app.db.clone(), crate::jobs::fast_config(), pm_jobs::Registry::builtin(), false)
-        .await
-        .unwrap();
+    let engine =
+        pm_jobs::Engine::start(app.db.clone(), crate::jobs::fast_config(), pm_jobs::Registry::builtin(), false)
+            .await
+            .unwrap();
     let job = finished(&app, &job).await;
     assert_eq!(job["status"]["value"], "completed");
     assert!(job["output"].as_str().unwrap().contains("autonomous-system 64500;"));
-    let log: Vec<&str> = job["data"]["main"]["log"].as_array().unwrap().iter().map(|l| l[4].as_str().unwrap()).collect();
+    let log: Vec<&str> =
+        job["data"]["main"]["log"].as_array().unwrap().iter().map(|l| l[4].as_str().unwrap()).collect();
     assert_eq!(log, ["Rendering router configuration.", "Router configuration rendered."]);
     // POST does the same.
     let posted = app.post(&format!("/api/devices/routers/{edge1}/configuration/"), json!({})).await.expect(202);
@@ -414,21 +416,35 @@ both!(template_editor_previews_unsaved_text, |backend| {
 
     // The API renders unsaved text against a router: text, variables; nothing written.
     let r = app
-        .post("/api/render/preview/", json!({"kind": "configuration", "router": edge1,
-            "template": "host {{ router.hostname }} as {{ local_as.asn }}"}))
+        .post(
+            "/api/render/preview/",
+            json!({"kind": "configuration", "router": edge1,
+            "template": "host {{ router.hostname }} as {{ local_as.asn }}"}),
+        )
         .await
         .expect(200);
     assert_eq!(r["rendered"], "host edge1.demo.example as 64500");
     let names: Vec<&str> = r["variables"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["router", "local_as", "autonomous_systems", "bgp_groups", "internet_exchange_points", "communities", "routing_policies"]
+        [
+            "router",
+            "local_as",
+            "autonomous_systems",
+            "bgp_groups",
+            "internet_exchange_points",
+            "communities",
+            "routing_policies"
+        ]
     );
     assert!(r["variables"][0]["fields"].as_array().unwrap().iter().any(|f| f == "hostname"), "{r}");
     // An error names its line (the variables still come back).
     let e = app
-        .post("/api/render/preview/", json!({"kind": "configuration", "router": edge2, "name": "draft",
-            "template": "line one\nline two\n{{ router | no_such_filter }}"}))
+        .post(
+            "/api/render/preview/",
+            json!({"kind": "configuration", "router": edge2, "name": "draft",
+            "template": "line one\nline two\n{{ router | no_such_filter }}"}),
+        )
         .await
         .expect(400);
     assert_eq!(e["line"], 3);
@@ -438,14 +454,20 @@ both!(template_editor_previews_unsaved_text, |backend| {
     // E-mails against an AS, with the subject; exports over the type's objects.
     let peer = id_of(&app, "/api/peering/autonomous-systems/?asn=65010").await;
     let m = app
-        .post("/api/render/preview/", json!({"kind": "email", "autonomous_system": peer,
-            "subject": "Hello AS{{ autonomous_system.asn }}", "template": "{{ autonomous_system.name }}"}))
+        .post(
+            "/api/render/preview/",
+            json!({"kind": "email", "autonomous_system": peer,
+            "subject": "Hello AS{{ autonomous_system.asn }}", "template": "{{ autonomous_system.name }}"}),
+        )
         .await
         .expect(200);
     assert_eq!(m["subject"], "Hello AS65010");
     let x = app
-        .post("/api/render/preview/", json!({"kind": "export", "content_type": "peering.autonomoussystem",
-            "template": "{{ dataset | length }}"}))
+        .post(
+            "/api/render/preview/",
+            json!({"kind": "export", "content_type": "peering.autonomoussystem",
+            "template": "{{ dataset | length }}"}),
+        )
         .await
         .expect(200);
     assert_eq!(x["rendered"], "6");
@@ -453,7 +475,12 @@ both!(template_editor_previews_unsaved_text, |backend| {
     assert_eq!(bad["router"][0], "This field is required.");
     assert_eq!(app.get(&format!("/api/devices/configurations/{config}/")).await.expect(200), before, "nothing saved");
     // Rendering a router's configuration needs view_configuration, as everywhere.
-    let viewer = app.user_with("viewer", &[json!({"object_types": ["devices.router", "devices.configuration"], "actions": ["view"]})]).await;
+    let viewer = app
+        .user_with(
+            "viewer",
+            &[json!({"object_types": ["devices.router", "devices.configuration"], "actions": ["view"]})],
+        )
+        .await;
     app.request(
         axum::http::Method::POST,
         "/api/render/preview/",
@@ -472,7 +499,10 @@ both!(template_editor_previews_unsaved_text, |backend| {
     assert!(page.contains(&format!("<option value=\"{edge1}\" selected>edge1</option>")), "a router using it");
     assert!(page.contains("<code>internet_exchange_points</code>"));
     let r = b
-        .post(&format!("/devices/configurations/{config}/editor/?router={edge2}"), &[("template", "a\n{{ router.name }}\n{% if %}")])
+        .post(
+            &format!("/devices/configurations/{config}/editor/?router={edge2}"),
+            &[("template", "a\n{{ router.name }}\n{% if %}")],
+        )
         .await;
     assert_eq!(r.status.as_u16(), 303);
     let page = b.page(&format!("/devices/configurations/{config}/editor/?router={edge2}")).await;
@@ -498,11 +528,17 @@ both!(list_pages_export_through_export_templates, |backend| {
     let app = TestApp::new(backend).await;
     demo(&app).await;
     let export = app
-        .create("/api/extras/export-templates/", json!({"name": "ASN list", "content_type": "peering.autonomoussystem",
-            "template": "{% for a in dataset %}AS{{ a.asn }}\n{% endfor %}"}))
+        .create(
+            "/api/extras/export-templates/",
+            json!({"name": "ASN list", "content_type": "peering.autonomoussystem",
+            "template": "{% for a in dataset %}AS{{ a.asn }}\n{% endfor %}"}),
+        )
         .await;
-    app.create("/api/extras/export-templates/", json!({"name": "Routers", "content_type": "devices.router",
-        "template": "{{ dataset | length }}"}))
+    app.create(
+        "/api/extras/export-templates/",
+        json!({"name": "Routers", "content_type": "devices.router",
+        "template": "{{ dataset | length }}"}),
+    )
     .await;
     let mut b = crate::ui_support::admin(&app).await;
     let page = b.page("/autonomous-systems/?asn__gte=65020").await.replace("&#x2f;", "/").replace("&amp;", "&");

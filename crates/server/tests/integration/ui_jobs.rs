@@ -125,7 +125,9 @@ both!(job_schedules_are_added_and_edited_in_forms, |backend| {
     assert!(r.text.contains("Invalid cron expression"), "{}", r.text);
 
     let before = chrono::Utc::now();
-    let r = b.post("/core/job-schedules/add/", &[("name", "pm.noop"), ("enabled", "on"), ("interval_seconds", "3600")]).await;
+    let r = b
+        .post("/core/job-schedules/add/", &[("name", "pm.noop"), ("enabled", "on"), ("interval_seconds", "3600")])
+        .await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     let url = location(&r);
     let id: i64 = url.trim_matches('/').rsplit('/').next().unwrap().parse().unwrap();
@@ -140,7 +142,10 @@ both!(job_schedules_are_added_and_edited_in_forms, |backend| {
 
     // Edited to a cron expression: the next run follows it (the next 03:00 UTC).
     let r = b
-        .post(&format!("/core/job-schedules/{id}/edit/"), &[("name", "pm.noop"), ("enabled", "on"), ("cron", "0 3 * * *")])
+        .post(
+            &format!("/core/job-schedules/{id}/edit/"),
+            &[("name", "pm.noop"), ("enabled", "on"), ("cron", "0 3 * * *")],
+        )
         .await;
     assert_eq!(r.status.as_u16(), 303, "{}", r.text);
     let s = app.get(&format!("/api/core/job-schedules/{id}/")).await.expect(200);

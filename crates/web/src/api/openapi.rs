@@ -162,11 +162,8 @@ fn document() -> Json {
     for m in registry::MODELS.iter().copied().filter(|m| m.has_api()) {
         let name = schema_name(m);
         let all: Vec<&'static Field> = m.fields.iter().collect();
-        let brief: Vec<&'static Field> = if m.is_mirror() {
-            all.clone()
-        } else {
-            m.fields.iter().filter(|f| m.brief.contains(&f.name)).collect()
-        };
+        let brief: Vec<&'static Field> =
+            if m.is_mirror() { all.clone() } else { m.fields.iter().filter(|f| m.brief.contains(&f.name)).collect() };
         schemas.insert(name.clone(), object_schema(m, all.clone(), false, !m.is_mirror()));
         schemas.insert(format!("Nested{name}"), object_schema(m, brief, false, !m.is_mirror()));
         let op = format!("{}_{}", m.app, m.api.replace('-', "_"));
@@ -212,15 +209,48 @@ fn document() -> Json {
                "patch": {"operationId": "users_userpref_partial_update", "tags": ["users"], "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}, "responses": {"200": {"description": "Merged preferences"}}}}),
     );
     // PeeringDB actions (crates/web/src/api/peeringdb.rs).
-    let action = |op: &str, tag: &str, method: &str, code: &str, what: &str| {
-        json!({method: {"operationId": op, "tags": [tag], "security": [{"tokenAuth": []}], "responses": {code: {"description": what}}}})
-    };
+    let action = |op: &str, tag: &str, method: &str, code: &str, what: &str| json!({method: {"operationId": op, "tags": [tag], "security": [{"tokenAuth": []}], "responses": {code: {"description": what}}}});
     for (path, op, tag, method, code, what) in [
-        ("/api/peeringdb/cache/statistics/", "peeringdb_cache_statistics", "peeringdb", "get", "200", "Objects per namespace (staff only)"),
-        ("/api/peeringdb/cache/update-local/", "peeringdb_cache_update_local", "peeringdb", "post", "202", "The synchronisation job (staff only)"),
-        ("/api/peeringdb/cache/clear-local/", "peeringdb_cache_clear_local", "peeringdb", "post", "200", "Cache emptied (staff only)"),
-        ("/api/peering/autonomous-systems/{id}/sync-with-peeringdb/", "peering_autonomous_systems_sync_with_peeringdb", "peering", "post", "200", "Synchronised (204: not in PeeringDB)"),
-        ("/api/peering/autonomous-systems/sync-with-peeringdb/", "peering_autonomous_systems_bulk_sync_with_peeringdb", "peering", "post", "200", "Counts of ASes updated, unchanged, private, not found, failed"),
+        (
+            "/api/peeringdb/cache/statistics/",
+            "peeringdb_cache_statistics",
+            "peeringdb",
+            "get",
+            "200",
+            "Objects per namespace (staff only)",
+        ),
+        (
+            "/api/peeringdb/cache/update-local/",
+            "peeringdb_cache_update_local",
+            "peeringdb",
+            "post",
+            "202",
+            "The synchronisation job (staff only)",
+        ),
+        (
+            "/api/peeringdb/cache/clear-local/",
+            "peeringdb_cache_clear_local",
+            "peeringdb",
+            "post",
+            "200",
+            "Cache emptied (staff only)",
+        ),
+        (
+            "/api/peering/autonomous-systems/{id}/sync-with-peeringdb/",
+            "peering_autonomous_systems_sync_with_peeringdb",
+            "peering",
+            "post",
+            "200",
+            "Synchronised (204: not in PeeringDB)",
+        ),
+        (
+            "/api/peering/autonomous-systems/sync-with-peeringdb/",
+            "peering_autonomous_systems_bulk_sync_with_peeringdb",
+            "peering",
+            "post",
+            "200",
+            "Counts of ASes updated, unchanged, private, not found, failed",
+        ),
     ] {
         paths.insert(path.into(), action(op, tag, method, code, what));
     }

@@ -121,7 +121,9 @@ pub async fn sync_autonomous_systems(
         match serde_json::from_slice::<Json>(&bytes) {
             Ok(Json::Array(ids)) => Some(ids.iter().filter_map(Json::as_i64).collect()),
             Ok(Json::Object(o)) if o.is_empty() => None,
-            _ => return Err(AppError::BadRequest("Expected a list of autonomous system ids, or nothing.".into()).into()),
+            _ => {
+                return Err(AppError::BadRequest("Expected a list of autonomous system ids, or nothing.".into()).into());
+            }
         }
     };
     let ids = allowed_ids(&state, &p, wanted).await?;

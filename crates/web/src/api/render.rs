@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use pm_db::load::Mode;
 use pm_db::{AppError, FieldErrors, ops, registry};
-use pm_render::RenderError;
 use pm_jobs::{JobQueue, SqlQueue};
+use pm_render::RenderError;
 use serde_json::{Value as Json, json};
 
 use crate::api::resource::Shape;
@@ -175,9 +175,10 @@ pub struct PreviewRequest {
 
 impl PreviewRequest {
     pub fn from_json(v: &Json) -> Result<PreviewRequest, AppError> {
-        let text = v.get("template").and_then(Json::as_str).ok_or_else(|| {
-            AppError::Validation(FieldErrors::single("template", "This field is required."))
-        })?;
+        let text = v
+            .get("template")
+            .and_then(Json::as_str)
+            .ok_or_else(|| AppError::Validation(FieldErrors::single("template", "This field is required.")))?;
         let id = |k: &str| v.get(k).and_then(|x| x.as_i64().or_else(|| x.as_str()?.parse().ok()));
         Ok(PreviewRequest {
             kind: v.get("kind").and_then(Json::as_str).unwrap_or("configuration").to_string(),
@@ -202,7 +203,11 @@ async fn visible_ids(state: &AppState, p: &Principal, m: &'static pm_db::model::
 
 /// Render unsaved template text; nothing is written. Template errors come
 /// back as `Ok` inside the preview (the editor shows them at their line).
-pub async fn run_preview(state: &AppState, p: &Principal, r: PreviewRequest) -> Result<pm_render::preview::Preview, AppError> {
+pub async fn run_preview(
+    state: &AppState,
+    p: &Principal,
+    r: PreviewRequest,
+) -> Result<pm_render::preview::Preview, AppError> {
     use pm_render::preview::Target;
     if p.user.is_none() {
         return Err(AppError::Unauthenticated("Authentication credentials were not provided.".into()));

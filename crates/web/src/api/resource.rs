@@ -297,8 +297,7 @@ pub async fn detail(
 /// `GET /api/<app>/`: the app's endpoints, alphabetically.
 pub async fn app_root(Path(app): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
     let base = base_url(&headers);
-    let mut endpoints: Vec<&Model> =
-        registry::MODELS.iter().copied().filter(|m| m.app == app && m.has_api()).collect();
+    let mut endpoints: Vec<&Model> = registry::MODELS.iter().copied().filter(|m| m.app == app && m.has_api()).collect();
     if endpoints.is_empty() && !registry::APPS.contains(&app.as_str()) {
         return Err(AppError::NotFound("Not found.".into()).into());
     }

@@ -27,7 +27,8 @@ pub fn kind(m: &Model) -> Option<&'static str> {
 async fn choices(ctx: &Ctx, label: &str, order: &'static str) -> AppResult<Vec<(i64, String)>> {
     let m = registry::model(label).expect("known model");
     let Some(scope) = ctx.perms().scope(m, "view") else { return Ok(vec![]) };
-    let objs = pm_db::load::fetch(&ctx.db().conn, m, Condition::all().add(scope), &[(order, false)], Some(1000), 0).await?;
+    let objs =
+        pm_db::load::fetch(&ctx.db().conn, m, Condition::all().add(scope), &[(order, false)], Some(1000), 0).await?;
     let cache = pm_db::object::Cache::default();
     Ok(objs.iter().map(|o| (o.id, pm_db::object::View::new(o, &cache).display())).collect())
 }
@@ -81,10 +82,8 @@ pub async fn editor(ctx: &mut Ctx, m: &'static Model, id: i64) -> UiResult {
         "configuration" => router_using(ctx, id).await?,
         _ => None,
     };
-    let selected = asked
-        .filter(|a| options.iter().any(|(i, _)| i == a))
-        .or(default)
-        .or_else(|| options.first().map(|(i, _)| *i));
+    let selected =
+        asked.filter(|a| options.iter().any(|(i, _)| i == a)).or(default).or_else(|| options.first().map(|(i, _)| *i));
     let j = list::to_json(ctx, &cache, std::slice::from_ref(&obj)).pop().unwrap_or(Json::Null);
     let content_type = j["content_type"].as_str().map(str::to_string);
     let name = obj.text("name").to_string();

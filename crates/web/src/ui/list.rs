@@ -20,7 +20,8 @@ use super::render::{self, Column, esc};
 use super::{Ctx, UiResult, redirect};
 
 /// Query keys that shape the page rather than filter it.
-pub const UI_KEYS: &[&str] = &["page", "per_page", "sort", "export", "export_template", "return_url", "_", "ordering", "limit", "offset"];
+pub const UI_KEYS: &[&str] =
+    &["page", "per_page", "sort", "export", "export_template", "return_url", "_", "ordering", "limit", "offset"];
 
 /// One page of objects: the caller's view scope, `params` (API filters) and an extra condition.
 pub struct Fetched {
@@ -382,8 +383,7 @@ pub async fn table(
     let counts = if ids.is_empty() { HashMap::new() } else { counts(ctx, columns, &ids).await? };
     let link = render::link_column(m, columns);
     let can_change = m.writable() && ctx.perms().allows(m, "change");
-    let can_delete =
-        !m.read_only() && meta::meta(m).delete && ctx.perms().allows(m, "delete");
+    let can_delete = !m.read_only() && meta::meta(m).delete && ctx.perms().allows(m, "delete");
     let selectable = opts.selectable && (can_change || can_delete);
     let changelog = m.features.change_log && meta::meta(m).detail;
     let path = meta::ui_path(m).unwrap_or("/");

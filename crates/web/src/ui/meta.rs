@@ -415,8 +415,7 @@ pub static NAV: &[NavGroup] = &[
 ];
 
 /// Hand-written pages in the sidebar (the others are model lists).
-const PAGES: &[&str] =
-    &["/core/system/", "/core/background-queues/", "/peeringdb/", "/peeringdb/available-ixp-peers/"];
+const PAGES: &[&str] = &["/core/system/", "/core/background-queues/", "/peeringdb/", "/peeringdb/available-ixp-peers/"];
 
 /// Global search order (spec §9.7), then what else is worth finding.
 pub const SEARCH_ORDER: &[&str] = &[

@@ -49,7 +49,10 @@ pub fn router() -> Router<AppState> {
         .route("/core/system/", get(|req: Req| page(req, P::System)))
         .route("/core/background-queues/", get(|req: Req| page(req, P::BackgroundTasks)))
         .route("/peeringdb/", any(|req: Req| page(req, P::Peeringdb)))
-        .route("/peeringdb/synchronisations/{id}/", get(|Path(id): Path<i64>, req: Req| page(req, P::Synchronisation(id))))
+        .route(
+            "/peeringdb/synchronisations/{id}/",
+            get(|Path(id): Path<i64>, req: Req| page(req, P::Synchronisation(id))),
+        )
         .route("/peeringdb/available-ixp-peers/", any(|req: Req| page(req, P::AvailablePeers)))
         .route("/static/{file}", get(static_file));
     for m in meta::ui_models() {

@@ -46,11 +46,15 @@ pub async fn page(ctx: &mut Ctx) -> UiResult {
                 // `serve --no-worker` with no `worker` process: say so, or the
                 // job would wait silently.
                 let (level, hint) = if pm_jobs::workers_running(ctx.db()).await == 0 {
-                    ("warning", " No job worker is running: start <code>peering-manager worker</code> (or <code>serve</code> without <code>--no-worker</code>) to run it.")
+                    (
+                        "warning",
+                        " No job worker is running: start <code>peering-manager worker</code> (or <code>serve</code> without <code>--no-worker</code>) to run it.",
+                    )
                 } else {
                     ("success", " Its page follows the download live; refresh this page when it is done.")
                 };
-                ctx.flash(level, format!("Synchronisation queued as <a href=\"/core/jobs/{id}/\">job {id}</a>.{hint}")).await;
+                ctx.flash(level, format!("Synchronisation queued as <a href=\"/core/jobs/{id}/\">job {id}</a>.{hint}"))
+                    .await;
             }
             Some("clear") => {
                 pm_peeringdb::flush::flush(ctx.db()).await?;
@@ -69,7 +73,9 @@ pub async fn page(ctx: &mut Ctx) -> UiResult {
             json!({"label": super::meta::title(m.verbose_plural), "tag": ns.tag, "count": stats[format!("{}-count", ns.tag)], "api": api})
         })
         .collect();
-    let syncs = load::fetch(&ctx.db().conn, &SYNCHRONISATION, Condition::all(), &[("time", true), ("id", true)], Some(50), 0).await?;
+    let syncs =
+        load::fetch(&ctx.db().conn, &SYNCHRONISATION, Condition::all(), &[("time", true), ("id", true)], Some(50), 0)
+            .await?;
     let rows: Vec<Json> = syncs
         .iter()
         .map(|s| {
@@ -103,7 +109,8 @@ pub async fn synchronisation(ctx: &mut Ctx, id: i64) -> UiResult {
         .filter_map(|ns| {
             let c = changes["namespaces"].get(ns.tag)?;
             let total = c["created"].as_u64()? + c["updated"].as_u64()? + c["deleted"].as_u64()?;
-            (total > 0).then(|| json!({"tag": ns.tag, "label": super::meta::title(ns.model.verbose_plural), "counts": c}))
+            (total > 0)
+                .then(|| json!({"tag": ns.tag, "label": super::meta::title(ns.model.verbose_plural), "counts": c}))
         })
         .collect();
     let page = json!({
@@ -123,20 +130,14 @@ pub async fn sync_autonomous_systems(ctx: &mut Ctx, ids: Vec<i64>, back: &str) -
         return Err(pm_db::error::permission_denied());
     };
     let cond = Condition::all().add(scope).add(Expr::col((AUTONOMOUS_SYSTEM.table, "id")).is_in(ids));
-    let allowed: Vec<i64> = load::fetch(&ctx.db().conn, &AUTONOMOUS_SYSTEM, cond, &[], None, 0)
-        .await?
-        .iter()
-        .map(|o| o.id)
-        .collect();
-    let who = Who {
-        user_id: ctx.user_id(),
-        user_name: ctx.req.principal.user_name(),
-        request_id: ctx.req.rid.0,
-    };
+    let allowed: Vec<i64> =
+        load::fetch(&ctx.db().conn, &AUTONOMOUS_SYSTEM, cond, &[], None, 0).await?.iter().map(|o| o.id).collect();
+    let who = Who { user_id: ctx.user_id(), user_name: ctx.req.principal.user_name(), request_id: ctx.req.rid.0 };
     let settings = ctx.req.state.settings.clone();
     let out = autonomous::synchronise(ctx.db(), &settings, &who, Some(&allowed)).await?;
     let t = autonomous::tally(&out);
-    let mut msg = format!("{} autonomous system(s) updated from PeeringDB, {} already up to date", t.updated, t.unchanged);
+    let mut msg =
+        format!("{} autonomous system(s) updated from PeeringDB, {} already up to date", t.updated, t.unchanged);
     if t.not_found > 0 {
         msg.push_str(&format!(", {} not in the PeeringDB cache", t.not_found));
     }

@@ -33,9 +33,7 @@ async fn database(state: &AppState) -> (String, String, Option<i64>) {
             "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
         ),
     };
-    let one = |sql: &'static str| async move {
-        pm_jobs::sql::query_one(&db.conn, sql, vec![]).await.ok().flatten()
-    };
+    let one = |sql: &'static str| async move { pm_jobs::sql::query_one(&db.conn, sql, vec![]).await.ok().flatten() };
     let version = one(version_sql).await.and_then(|r| r.try_get_by_index::<String>(0).ok()).unwrap_or_default();
     let size = one(size_sql).await.and_then(|r| r.try_get_by_index::<i64>(0).ok());
     (backend.to_string(), version, size)
@@ -46,7 +44,8 @@ pub async fn system(ctx: &mut Ctx) -> UiResult {
     let (backend, version, size) = database(&ctx.req.state).await;
     let workers = pm_jobs::status::workers(ctx.db()).await;
     let counts = pm_jobs::status::job_counts(ctx.db()).await?;
-    let waiting: i64 = counts.iter().filter(|c| c.status == "pending" || c.status == "scheduled").map(|c| c.count).sum();
+    let waiting: i64 =
+        counts.iter().filter(|c| c.status == "pending" || c.status == "scheduled").map(|c| c.count).sum();
     let page = json!({
         "title": "System",
         "system": {
