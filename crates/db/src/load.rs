@@ -404,6 +404,18 @@ async fn count_by<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The targets of a generic relation (content type + object id columns),
+/// grouped by model, so each model is read once.
+pub fn generic_targets(objs: &[Obj], type_field: &str, id_field: &str) -> Vec<(&'static Model, Vec<i64>)> {
+    let mut by_type: HashMap<i64, Vec<i64>> = HashMap::new();
+    for o in objs {
+        if let (Some(ct), Some(id)) = (o.int(type_field), o.int(id_field)) {
+            by_type.entry(ct).or_default().push(id);
+        }
+    }
+    by_type.into_iter().filter_map(|(ct, ids)| registry::by_ct_id(ct).map(|m| (m, ids))).collect()
+}
+
 /// Load the targets of generic relations, grouped by content type.
 async fn load_generic<C: ConnectionTrait>(
     db: &C,
@@ -412,14 +424,7 @@ async fn load_generic<C: ConnectionTrait>(
     type_field: &str,
     id_field: &str,
 ) -> AppResult<()> {
-    let mut by_type: HashMap<i64, Vec<i64>> = HashMap::new();
-    for o in objs {
-        if let (Some(ct), Some(id)) = (o.int(type_field), o.int(id_field)) {
-            by_type.entry(ct).or_default().push(id);
-        }
-    }
-    for (ct, ids) in by_type {
-        let Some(target) = registry::by_ct_id(ct) else { continue };
+    for (target, ids) in generic_targets(objs, type_field, id_field) {
         let ids = load_ids(db, cache, target, ids).await?;
         let targets = cached(cache, target, &ids);
         prepare(db, cache, target, targets, Mode::Nested).await?;

@@ -85,53 +85,36 @@ fn next_after(interval: Option<i64>, cron: &str, after_ms: i64) -> Option<i64> {
 pub async fn apply_specs(db: &Db, specs: &[ScheduleSpec], overwrite: bool) -> AppResult<()> {
     let now = Utc::now();
     for s in specs {
-        let existing =
-            sql::query_one(&db.conn, "SELECT id FROM core_jobschedule WHERE name = ?", vec![s.name.clone().into()])
-                .await?;
         let next = next_after(s.interval, &s.cron, now.timestamp_millis()).unwrap_or(0);
         let next_dt = Utc.timestamp_millis_opt(next).single();
+        // One upsert: processes starting together all try and the result is
+        // the same; without `overwrite` a schedule edited in the UI is kept.
+        let on_conflict = if overwrite {
+            "DO UPDATE SET enabled = excluded.enabled, interval_seconds = excluded.interval_seconds, \
+             cron = excluded.cron, next_run = excluded.next_run, next_run_ms = excluded.next_run_ms, \
+             updated = excluded.updated"
+        } else {
+            "DO NOTHING"
+        };
         let w = db.begin_write().await?;
-        match existing {
-            // Processes starting together all try; the first one wins, the
-            // others find it there (same configuration, same values).
-            None => {
-                sql::execute(
-                    &w.txn,
-                    "INSERT INTO core_jobschedule (name, enabled, interval_seconds, cron, payload, next_run, next_run_ms, created, updated) \
-                     VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?) \
-                     ON CONFLICT (name) DO NOTHING",
-                    vec![
-                        s.name.clone().into(),
-                        s.enabled.into(),
-                        s.interval.into(),
-                        s.cron.clone().into(),
-                        next_dt.into(),
-                        next.into(),
-                        now.into(),
-                        now.into(),
-                    ],
-                )
-                .await?;
-            }
-            Some(row) if overwrite => {
-                let id: i64 = row.try_get_by_index(0).unwrap_or_default();
-                sql::execute(
-                    &w.txn,
-                    "UPDATE core_jobschedule SET enabled = ?, interval_seconds = ?, cron = ?, next_run = ?, next_run_ms = ?, updated = ? WHERE id = ?",
-                    vec![
-                        s.enabled.into(),
-                        s.interval.into(),
-                        s.cron.clone().into(),
-                        next_dt.into(),
-                        next.into(),
-                        now.into(),
-                        id.into(),
-                    ],
-                )
-                .await?;
-            }
-            Some(_) => {}
-        }
+        sql::execute(
+            &w.txn,
+            &format!(
+                "INSERT INTO core_jobschedule (name, enabled, interval_seconds, cron, payload, next_run, next_run_ms, created, updated) \
+                 VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (name) {on_conflict}"
+            ),
+            vec![
+                s.name.clone().into(),
+                s.enabled.into(),
+                s.interval.into(),
+                s.cron.clone().into(),
+                next_dt.into(),
+                next.into(),
+                now.into(),
+                now.into(),
+            ],
+        )
+        .await?;
         w.commit().await?;
     }
     Ok(())

@@ -234,3 +234,31 @@ pub async fn create_as_admin(db: &Db, label: &str, items: Vec<Json>) -> Vec<i64>
     let model = pm_db::registry::model(label).unwrap();
     pm_db::ops::create(db, &actor, model, &items, true).await.unwrap()
 }
+
+/// A migrated fresh database with the superuser `admin` / `admin-password`
+/// (the browser tests and the page benchmarks).
+pub async fn db_with_admin(backend: Backend) -> Db {
+    install_crypto();
+    let db = Db::connect(&fresh_url(backend).await).await.unwrap();
+    db.migrate().await.unwrap();
+    pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
+    db
+}
+
+/// Serve the whole application over real TCP on 127.0.0.1; its base URL.
+pub async fn serve_tcp(db: &Db) -> String {
+    let state =
+        AppState { db: db.clone(), settings: Arc::new(Settings::default()), config: Arc::new(WebConfig::default()) };
+    let app = pm_web::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// The `p` percentile of sorted latencies, in milliseconds.
+pub fn percentile_ms(sorted: &[std::time::Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}

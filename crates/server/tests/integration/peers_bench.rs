@@ -5,13 +5,11 @@
 //!
 //! `cargo test --release -p peering-manager --test integration peers_bench -- --ignored --nocapture`
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Backend, fresh_url, install_crypto};
+use crate::harness::Backend;
 use crate::peers::insert_into;
 
 const MEMBERS: usize = 1_000;
@@ -82,29 +80,12 @@ async fn timed(http: &reqwest::Client, url: &str, cookie: &str, secs: u64) -> Ve
     lat
 }
 
-fn pct(lat: &[Duration], p: f64) -> f64 {
-    lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0
-}
-
 async fn run(backend: Backend) {
-    install_crypto();
-    let db = pm_db::Db::connect(&fresh_url(backend).await).await.unwrap();
-    db.migrate().await.unwrap();
-    pm_db::auth::create_user(&db.conn, "admin", "", "admin-password", true).await.unwrap();
+    let db = crate::harness::db_with_admin(backend).await;
     let t = Instant::now();
     let ixp = seed(&db).await;
     eprintln!("{backend:?}: seeded {MEMBERS} members in {:.1?}", t.elapsed());
-    let state = pm_web::AppState {
-        db: db.clone(),
-        settings: Arc::new(pm_db::Settings::default()),
-        config: Arc::new(pm_web::WebConfig::default()),
-    };
-    let app = pm_web::router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let base = crate::harness::serve_tcp(&db).await;
     let (value, _) = pm_db::session::create(&db.conn, 1).await.unwrap();
     let cookie = format!("pm_session={value}");
     let http = reqwest::Client::new();
@@ -121,8 +102,8 @@ async fn run(backend: Backend) {
         eprintln!(
             "| {backend:?} | {what} | {} | {:.1} | {:.1} | {:.1} |",
             lat.len(),
-            pct(&lat, 0.5),
-            pct(&lat, 0.99),
+            crate::harness::percentile_ms(&lat, 0.5),
+            crate::harness::percentile_ms(&lat, 0.99),
             lat.last().unwrap().as_secs_f64() * 1000.0
         );
     }

@@ -5,13 +5,11 @@
 //!
 //! `cargo test --release -p peering-manager --test integration ui_bench -- --ignored --nocapture`
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Backend, fresh_url, install_crypto};
+use crate::harness::Backend;
 
 const AS_COUNT: usize = 5_000;
 const SESSION_COUNT: usize = 10_000;
@@ -91,31 +89,14 @@ async fn load(url: &str, cookie: &str, workers: usize, secs: u64) -> (f64, Vec<D
     (rate, all)
 }
 
-fn pct(lat: &[Duration], p: f64) -> f64 {
-    lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark; run with --release -- --ignored --nocapture"]
 async fn ui_bench() {
-    install_crypto();
-    let db = pm_db::Db::connect(&fresh_url(Backend::Sqlite).await).await.unwrap();
-    db.migrate().await.unwrap();
-    pm_db::auth::create_user(&db.conn, "admin", "", "admin-password", true).await.unwrap();
+    let db = crate::harness::db_with_admin(Backend::Sqlite).await;
     let t = Instant::now();
     seed(&db).await;
     eprintln!("seeded {AS_COUNT} ASes and {SESSION_COUNT} IXP sessions in {:.1?}", t.elapsed());
-    let state = pm_web::AppState {
-        db: db.clone(),
-        settings: Arc::new(pm_db::Settings::default()),
-        config: Arc::new(pm_web::WebConfig::default()),
-    };
-    let app = pm_web::router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let base = crate::harness::serve_tcp(&db).await;
     // Log in like a browser, and ask for 100 rows per page (remembered).
     let (cookie, uid) = {
         let (value, s) = pm_db::session::create(&db.conn, 1).await.unwrap();
@@ -133,10 +114,18 @@ async fn ui_bench() {
     for page in ["/autonomous-systems/", "/internet-exchange-peering-sessions/"] {
         load(&format!("{base}{page}"), &cookie, 8, 1).await; // warm-up
         let (rate, lat) = load(&format!("{base}{page}"), &cookie, 8, secs).await;
-        eprintln!("| {page} (100 rows, 8 clients) | {rate:.0} | {:.1} | {:.1} |", pct(&lat, 0.5), pct(&lat, 0.99));
+        eprintln!(
+            "| {page} (100 rows, 8 clients) | {rate:.0} | {:.1} | {:.1} |",
+            crate::harness::percentile_ms(&lat, 0.5),
+            crate::harness::percentile_ms(&lat, 0.99)
+        );
     }
     for q in ["Network%204242", "AS104242", "104242", "10.42.16.2", "Telecom"] {
         let (rate, lat) = load(&format!("{base}/search/?q={q}"), &cookie, 1, secs / 2).await;
-        eprintln!("| /search/?q={q} (1 client) | {rate:.0} | {:.1} | {:.1} |", pct(&lat, 0.5), pct(&lat, 0.99));
+        eprintln!(
+            "| /search/?q={q} (1 client) | {rate:.0} | {:.1} | {:.1} |",
+            crate::harness::percentile_ms(&lat, 0.5),
+            crate::harness::percentile_ms(&lat, 0.99)
+        );
     }
 }

@@ -5,15 +5,13 @@
 //! template editor previewing as one types. A screenshot of each main page type is
 //! written to `screenshots/` at the workspace root (or `PM_SCREENSHOT_DIR`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Backend, fresh_url, install_crypto};
+use crate::harness::Backend;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -225,23 +223,8 @@ async fn serve() -> String {
 }
 
 async fn serve_with_db() -> (String, pm_db::Db) {
-    install_crypto();
-    let url = fresh_url(Backend::Sqlite).await;
-    let db = pm_db::Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
-    let state = pm_web::AppState {
-        db: db.clone(),
-        settings: Arc::new(pm_db::Settings::default()),
-        config: Arc::new(pm_web::WebConfig::default()),
-    };
-    let app = pm_web::router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
-    (format!("http://{addr}"), db)
+    let db = crate::harness::db_with_admin(Backend::Sqlite).await;
+    (crate::harness::serve_tcp(&db).await, db)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

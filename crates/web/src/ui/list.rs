@@ -30,6 +30,23 @@ pub struct Fetched {
     pub cache: Cache,
 }
 
+/// What both fetches share: the filters within the caller's view scope, the
+/// ordering, and how many rows match.
+async fn page_query(
+    ctx: &Ctx,
+    m: &'static Model,
+    params: &[(String, String)],
+    extra: Condition,
+    ordering: Option<&str>,
+) -> AppResult<(Condition, Vec<(&'static str, bool)>, i64)> {
+    let scope = ctx.perms().scope(m, "view").ok_or_else(pm_db::error::permission_denied)?;
+    let db = &ctx.db().conn;
+    let cond = filter::condition(db, m, params).await?.add(scope).add(extra);
+    let order = filter::ordering(m, ordering)?;
+    let count = load::count(db, m, cond.clone()).await?;
+    Ok((cond, order, count))
+}
+
 pub async fn fetch(
     ctx: &Ctx,
     m: &'static Model,
@@ -39,11 +56,8 @@ pub async fn fetch(
     limit: Option<u64>,
     offset: u64,
 ) -> AppResult<Fetched> {
-    let scope = ctx.perms().scope(m, "view").ok_or_else(pm_db::error::permission_denied)?;
     let db = &ctx.db().conn;
-    let cond = filter::condition(db, m, params).await?.add(scope).add(extra);
-    let order = filter::ordering(m, ordering)?;
-    let count = load::count(db, m, cond.clone()).await?;
+    let (cond, order, count) = page_query(ctx, m, params, extra, ordering).await?;
     let objs = load::fetch(db, m, cond, &order, limit, offset).await?;
     let mut cache = Cache::default();
     // What `display` needs; the columns shown load the rest (`load_fields`).
@@ -65,11 +79,8 @@ pub async fn fetch_table(
     offset: u64,
     columns: &[Column],
 ) -> AppResult<Fetched> {
-    let scope = ctx.perms().scope(m, "view").ok_or_else(pm_db::error::permission_denied)?;
     let db = &ctx.db().conn;
-    let cond = filter::condition(db, m, params).await?.add(scope).add(extra);
-    let order = filter::ordering(m, ordering)?;
-    let count = load::count(db, m, cond.clone()).await?;
+    let (cond, order, count) = page_query(ctx, m, params, extra, ordering).await?;
     let keep: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let objs = fetch_light(db, m, cond, &order, limit, offset, &keep).await?;
     let mut cache = Cache::default();
@@ -315,16 +326,9 @@ async fn load_generic<C: ConnectionTrait>(
     type_field: &str,
     id_field: &str,
 ) -> AppResult<()> {
-    let mut by_type: HashMap<i64, Vec<i64>> = HashMap::new();
-    for o in objs {
-        if let (Some(ct), Some(id)) = (o.int(type_field), o.int(id_field)) {
-            by_type.entry(ct).or_default().push(id);
-        }
-    }
-    for (ct, ids) in by_type {
-        if let Some(target) = registry::by_ct_id(ct) {
-            load_nested(db, cache, target, ids).await?;
-        }
+    // Same grouping as the API's loader; the UI only needs what `display` reads.
+    for (target, ids) in pm_db::load::generic_targets(objs, type_field, id_field) {
+        load_nested(db, cache, target, ids).await?;
     }
     Ok(())
 }
