@@ -34,6 +34,8 @@ struct Inner {
     contexts: HashMap<(&'static str, i64), Json>,
     /// Whole tables read once (`communities` = all communities).
     whole: HashMap<&'static str, Vec<i64>>,
+    /// (what, id) → value computed for every held row at once (`per_held`).
+    memo: HashMap<(&'static str, i64), Option<i64>>,
 }
 
 pub struct Graph {
@@ -110,6 +112,40 @@ impl Graph {
         let objs = self.fetch(model, Condition::all().add(Expr::col((model.table, "id")).is_in(missing)))?;
         Self::remember(&mut self.inner.lock().unwrap(), objs);
         Ok(())
+    }
+
+    /// A value per object that SQL computes (a flag, the id of a related
+    /// cache row): on first use for one row of `model`, `compute` gets every
+    /// held row of that model not asked yet, so a template asking it of each
+    /// session in a loop costs one query, not one per session.
+    pub fn per_held(
+        &self,
+        model: &'static Model,
+        what: &'static str,
+        id: i64,
+        compute: impl FnOnce(&[i64]) -> GResult<HashMap<i64, i64>>,
+    ) -> GResult<Option<i64>> {
+        let ids: Vec<i64> = {
+            let inner = self.inner.lock().unwrap();
+            if let Some(v) = inner.memo.get(&(what, id)) {
+                return Ok(*v);
+            }
+            let mut ids: Vec<i64> = inner
+                .known
+                .get(model.table)
+                .map(|k| k.iter().copied().filter(|i| !inner.memo.contains_key(&(what, *i))).collect())
+                .unwrap_or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+            ids
+        };
+        let found = compute(&ids)?;
+        let mut inner = self.inner.lock().unwrap();
+        for i in ids {
+            inner.memo.insert((what, i), found.get(&i).copied());
+        }
+        Ok(inner.memo.get(&(what, id)).copied().flatten())
     }
 
     /// Rows matching a condition, held from now on.

@@ -2,6 +2,8 @@
 //! AS, the filters `shared_ixps`, `shared_facilities` and `missing_sessions`,
 //! and the cache-backed properties of IXPs, sessions and PeeringDB records.
 
+use std::collections::HashMap;
+
 use minijinja::Error;
 use minijinja::value::Value;
 use pm_db::peeringdb as pdb;
@@ -27,8 +29,28 @@ pub fn network_of(it: &Item) -> Result<Option<Item>, Error> {
         return Ok(None);
     }
     let m = model("peeringdb.network");
-    let ids = it.graph.query(m, Condition::all().add(Expr::col("asn").eq(asn)))?;
-    Ok(ids.first().and_then(|id| it.graph.obj(m, *id)).map(|obj| Item { graph: it.graph.clone(), obj }))
+    let graph = &it.graph;
+    // The networks of every held AS in one query (templates loop over ASes).
+    let net = graph.per_held(it.obj.model, "peeringdb_network", it.obj.id, |ases| {
+        let by_asn: HashMap<i64, i64> = ases
+            .iter()
+            .filter_map(|a| graph.obj(it.obj.model, *a))
+            .filter_map(|o| o.int("asn").map(|asn| (asn, o.id)))
+            .filter(|(asn, _)| !pm_domain::asn::is_private(*asn))
+            .collect();
+        let asns: Vec<i64> = by_asn.keys().copied().collect();
+        let nets = if asns.is_empty() {
+            vec![]
+        } else {
+            graph.query(m, Condition::all().add(Expr::col("asn").is_in(asns)))?
+        };
+        Ok(nets
+            .into_iter()
+            .filter_map(|n| graph.obj(m, n))
+            .filter_map(|n| n.int("asn").and_then(|asn| by_asn.get(&asn)).map(|a| (*a, n.id)))
+            .collect())
+    })?;
+    Ok(net.and_then(|id| graph.obj(m, id)).map(|obj| Item { graph: graph.clone(), obj }))
 }
 
 fn need<'a>(v: &'a Value, what: &str) -> Result<&'a Item, Error> {
@@ -149,9 +171,17 @@ pub fn ixp_prefix_set(it: &Item, family: i64) -> Result<Value, Error> {
 
 /// `exists_in_peeringdb` / `is_abandoned` of one IXP session.
 pub fn session_flag(it: &Item, abandoned: bool) -> Result<bool, Error> {
-    let predicate = if abandoned { pdb::is_abandoned_sql() } else { pdb::exists_in_peeringdb_sql() };
-    let yes = it.graph.block_on(pdb::sessions_matching(&it.graph.db.conn, &[it.obj.id], &predicate))?;
-    Ok(yes.contains(&it.obj.id))
+    let (what, predicate) = if abandoned {
+        ("is_abandoned", pdb::is_abandoned_sql())
+    } else {
+        ("exists_in_peeringdb", pdb::exists_in_peeringdb_sql())
+    };
+    let graph = &it.graph;
+    let yes = graph.per_held(it.obj.model, what, it.obj.id, |ids| {
+        let set = graph.block_on(pdb::sessions_matching(&graph.db.conn, ids, &predicate))?;
+        Ok(set.into_iter().map(|id| (id, 1)).collect())
+    })?;
+    Ok(yes.is_some())
 }
 
 /// A record's address with its IXLan prefix length (`cidr4`, `cidr6`).

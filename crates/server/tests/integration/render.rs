@@ -379,6 +379,41 @@ both!(queries_stay_constant, |backend| {
     assert!(after.queries <= 20, "{} statements (target: 20)", after.queries);
 });
 
+both!(cache_reads_stay_constant, |backend| {
+    // What templates ask of the PeeringDB cache per session or per AS is
+    // computed for all of them at once, not once each.
+    let app = TestApp::new(backend).await;
+    let edge1 = demo(&app).await;
+    let tpl = "{% for ixp in internet_exchange_points %}{% for s in router | ixp_sessions(ixp=ixp) %}\
+               {{ s.exists_in_peeringdb }}{{ s.is_abandoned }}{{ s.autonomous_system.peeringdb_network }}\n\
+               {% endfor %}{% endfor %}";
+    let src = || Source { name: "cache".into(), text: tpl.into(), trim: false, lstrip: false };
+    let cx = id_of(&app, "/api/net/connections/?router_name=edge1&internet_exchange_point=Metro-IX").await;
+    // Public ASNs (the demo's are private, never looked up): one before, twenty after.
+    let peers = |range: std::ops::Range<i64>| {
+        let app = &app;
+        async move {
+            let mut items = vec![];
+            for i in range {
+                let a = app
+                    .create(
+                        "/api/peering/autonomous-systems/",
+                        json!({"asn": 210_000 + i, "name": format!("Peer {i}")}),
+                    )
+                    .await;
+                items.push(json!({"autonomous_system": a, "ixp_connection": cx, "ip_address": format!("198.51.100.{}", 100 + i)}));
+            }
+            app.post("/api/peering/internet-exchange-peering-sessions/", json!(items)).await.expect(201);
+        }
+    };
+    peers(0..1).await;
+    let before = pm_render::render_router(&app.db, edge1, Some(src())).await.unwrap().unwrap();
+    peers(1..21).await;
+    let after = pm_render::render_router(&app.db, edge1, Some(src())).await.unwrap().unwrap();
+    assert_eq!(after.text.lines().count(), before.text.lines().count() + 20, "{}", after.text);
+    assert_eq!(before.queries, after.queries, "statements grew with the number of sessions and ASes");
+});
+
 both!(router_configuration_tab, |backend| {
     let app = TestApp::new(backend).await;
     let edge1 = demo(&app).await;
