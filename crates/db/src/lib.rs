@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod hooks;
 pub mod load;
+pub mod migrations;
 pub mod model;
 pub mod models;
 pub mod object;
@@ -108,7 +109,6 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> AppResult<()> {
-        schema::migrate(self).await?;
-        Ok(())
+        migrations::migrate(self).await
     }
 }

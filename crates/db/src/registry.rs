@@ -1,5 +1,8 @@
-//! The list of every model. A model's position is its content type id, so
-//! ids are identical in every database; new models are appended, never inserted.
+//! The list of every model, and their content type ids.
+//!
+//! Content type ids live in `django_content_type`, keyed by `app_label.model`:
+//! assigned once (a new model gets the next free id), never derived from the
+//! order of this list, so a model can be inserted anywhere in it.
 
 use crate::model::Model;
 use crate::models::*;
@@ -82,12 +85,92 @@ pub fn by_api(app: &str, api: &str) -> Option<&'static Model> {
     MODELS.iter().copied().find(|m| m.app == app && m.has_api() && m.api == api)
 }
 
+/// The content type id of a model, as stored in the database.
 pub fn ct_id(model: &Model) -> i64 {
-    MODELS.iter().position(|m| std::ptr::eq(*m, model)).map(|p| p as i64 + 1).expect("registered model")
+    let pos = MODELS.iter().position(|m| std::ptr::eq(*m, model)).expect("registered model");
+    content_types().ids[pos]
 }
 
 pub fn by_ct_id(id: i64) -> Option<&'static Model> {
-    usize::try_from(id - 1).ok().and_then(|i| MODELS.get(i).copied())
+    content_types().by_id.get(&id).map(|&pos| MODELS[pos])
+}
+
+/// Ids read from `django_content_type`, by registry position.
+#[derive(Debug, PartialEq)]
+struct ContentTypes {
+    ids: Vec<i64>,
+    by_id: std::collections::HashMap<i64, usize>,
+}
+
+static CONTENT_TYPES: std::sync::OnceLock<ContentTypes> = std::sync::OnceLock::new();
+
+fn content_types() -> &'static ContentTypes {
+    CONTENT_TYPES.get().expect("content types are read from the database by Db::migrate before any use")
+}
+
+/// Stored `(id, app_label, model)` rows of `django_content_type`.
+async fn stored_content_types<C: sea_orm::ConnectionTrait>(db: &C) -> Result<Vec<(i64, String)>, sea_orm::DbErr> {
+    let sql = "SELECT id, app_label, model FROM django_content_type ORDER BY id";
+    let rows = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
+    rows.iter()
+        .map(|r| {
+            let label = format!("{}.{}", r.try_get_by_index::<String>(1)?, r.try_get_by_index::<String>(2)?);
+            Ok((r.try_get_by_index::<i64>(0)?, label))
+        })
+        .collect()
+}
+
+/// Content types to add for models the table does not know yet: the next
+/// free ids, in registry order. Existing ids are never touched.
+pub fn new_content_types(stored: &[(i64, String)], models: &[&'static Model]) -> Vec<(i64, &'static Model)> {
+    let mut next = stored.iter().map(|(id, _)| *id).max().unwrap_or(0) + 1;
+    let mut out = Vec::new();
+    for m in models {
+        if !stored.iter().any(|(_, label)| *label == m.label()) {
+            out.push((next, *m));
+            next += 1;
+        }
+    }
+    out
+}
+
+/// Give every registered model a row in `django_content_type`.
+pub async fn sync_content_types<C: sea_orm::ConnectionTrait>(db: &C) -> Result<(), sea_orm::DbErr> {
+    let stored = stored_content_types(db).await?;
+    for (id, m) in new_content_types(&stored, MODELS) {
+        let stmt = sea_query::Query::insert()
+            .into_table("django_content_type")
+            .columns(["id", "app_label", "model"])
+            .values_panic([id.into(), m.app.into(), m.name.into()])
+            .to_owned();
+        db.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+/// Read the content type ids this process uses. One process serves one
+/// database; a second database must agree (tests open many, all migrated
+/// alike), since ids are cached for the process.
+pub async fn load_content_types<C: sea_orm::ConnectionTrait>(db: &C) -> crate::AppResult<()> {
+    let stored = stored_content_types(db).await?;
+    let mut ids = Vec::with_capacity(MODELS.len());
+    for m in MODELS {
+        let label = m.label();
+        let id = stored.iter().find(|(_, l)| *l == label).map(|(id, _)| *id);
+        ids.push(id.ok_or_else(|| anyhow::anyhow!("content type {label} missing from django_content_type"))?);
+    }
+    let by_id = ids.iter().enumerate().map(|(pos, id)| (*id, pos)).collect();
+    let mut fresh = Some(ContentTypes { ids, by_id });
+    let loaded = CONTENT_TYPES.get_or_init(|| fresh.take().expect("first load"));
+    if let Some(other) = fresh
+        && other != *loaded
+    {
+        return Err(anyhow::anyhow!(
+            "this database numbers content types differently from the one this process opened first"
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Models that point at `target` through a foreign key: (model, field).

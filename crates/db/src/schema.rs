@@ -1,104 +1,61 @@
-//! Tables, derived from the model declarations, plus the few tables that are
-//! not models (content types, tagged items, preferences, sessions).
+//! The schema the model declarations imply, plus the few tables that are not
+//! models (content types, tagged items, preferences, sessions).
 //!
-//! Schema rule: `m0001` builds today's declarations. Once a release is out,
-//! a change to a declaration needs a new migration that alters the tables.
+//! Databases are built and upgraded by the SQL files in `migrations/`, never
+//! from this module: a test (`schema` in the integration suite) builds both
+//! and fails when a declaration changed without its migration.
 
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::DbBackend;
+use std::collections::BTreeMap;
+
+use sea_orm::{ConnectionTrait, DbErr, Statement};
+use sea_query::*;
 
 use crate::model::{Field, Init, Kind, Model, OnDelete};
 use crate::registry::{self, MODELS};
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Initial)]
-    }
-}
-
-pub struct M0001Initial;
-
-impl MigrationName for M0001Initial {
-    fn name(&self) -> &str {
-        "m0001_initial"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for M0001Initial {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(content_type_table()).await?;
-        for m in ordered_models() {
-            manager.create_table(model_table(m)).await?;
-            for idx in model_indexes(m) {
-                manager.create_index(idx).await?;
-            }
-            if manager.get_database_backend() == DbBackend::Sqlite
-                && let Some(sql) = sqlite_ordering_index(m)
-            {
-                manager.get_connection().execute_unprepared(&sql).await?;
-            }
+/// Every statement the declarations imply, in an order PostgreSQL accepts
+/// (FK targets first). This is what the migrations must add up to; the
+/// schema test compares the two, and `m0001_initial` was frozen from it.
+pub fn declared_sql(backend: DbBackend) -> Vec<String> {
+    fn build<S: SchemaStatementBuilder>(backend: DbBackend, s: &S) -> String {
+        match backend {
+            DbBackend::Postgres => s.to_string(PostgresQueryBuilder),
+            _ => s.to_string(SqliteQueryBuilder),
         }
-        for m in MODELS {
-            for f in m.fields {
-                if let Some(t) = join_table(m, f) {
-                    manager.create_table(t).await?;
-                }
-            }
-        }
-        for t in support_tables() {
-            manager.create_table(t).await?;
-        }
-        manager
-            .create_index(
-                Index::create()
-                    .name("extras_taggeditem_object")
-                    .table("extras_taggeditem")
-                    .col("content_type_id")
-                    .col("object_id")
-                    .to_owned(),
-            )
-            .await?;
-        seed(manager.get_connection()).await
     }
-}
-
-/// Content types and the five platforms a fresh Peering Manager has (spec §13).
-async fn seed<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    sync_content_types(db).await?;
-    let now = chrono::Utc::now();
-    for (name, slug, driver, algo) in [
-        ("Arista EOS", "arista-eos", "eos", "cisco-type7"),
-        ("Juniper Junos", "juniper-junos", "junos", "juniper-type9"),
-        ("Cisco IOS-XR", "cisco-iosxr", "iosxr", "cisco-type7"),
-        ("Cisco NX-OS", "cisco-nxos", "nxos", "cisco-type7"),
-        ("Cisco IOS", "cisco-ios", "ios", "cisco-type7"),
-    ] {
-        let stmt = Query::insert()
-            .into_table("devices_platform")
-            .columns(["name", "slug", "napalm_driver", "password_algorithm", "description", "created", "updated"])
-            .values_panic([name.into(), slug.into(), driver.into(), algo.into(), "".into(), now.into(), now.into()])
-            .to_owned();
-        db.execute(&stmt).await?;
+    let mut out = vec![build(backend, &content_type_table())];
+    for m in ordered_models() {
+        out.push(build(backend, &model_table(m)));
+        for idx in model_indexes(m) {
+            out.push(build(backend, &idx));
+        }
+        if backend == DbBackend::Sqlite
+            && let Some(sql) = sqlite_ordering_index(m)
+        {
+            out.push(sql);
+        }
     }
-    Ok(())
-}
-
-/// Make `django_content_type` match the registry (ids are registry positions).
-pub async fn sync_content_types<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     for m in MODELS {
-        let stmt = Query::insert()
-            .into_table("django_content_type")
-            .columns(["id", "app_label", "model"])
-            .values_panic([registry::ct_id(m).into(), m.app.into(), m.name.into()])
-            .on_conflict(OnConflict::column("id").do_nothing().to_owned())
-            .to_owned();
-        db.execute(&stmt).await?;
+        for f in m.fields {
+            if let Some(t) = join_table(m, f) {
+                out.push(build(backend, &t));
+            }
+        }
     }
-    Ok(())
+    for t in support_tables() {
+        out.push(build(backend, &t));
+    }
+    out.push(build(
+        backend,
+        &Index::create()
+            .name("extras_taggeditem_object")
+            .table("extras_taggeditem")
+            .col("content_type_id")
+            .col("object_id")
+            .to_owned(),
+    ));
+    out
 }
 
 /// Tables in an order where every FK target exists before its referrers
@@ -397,32 +354,144 @@ fn pm_domain_hash(s: &str) -> String {
     format!("{:08x}", h as u32)
 }
 
-/// Run pending migrations. On PostgreSQL an advisory lock makes concurrent
-/// `serve` processes wait for the first one instead of racing it.
-pub async fn migrate(db: &crate::Db) -> Result<(), DbErr> {
-    let conn = &db.conn;
-    // sea_orm_migration's own chatter is silenced by default (it talks on every
-    // CLI command); say it once here when there is something to do.
-    let pending = Migrator::get_pending_migrations(conn).await?;
-    if !pending.is_empty() {
-        let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
-        tracing::info!("applying database migrations: {}", names.join(", "));
-    }
-    if conn.get_database_backend() == DbBackend::Postgres {
-        let lock = sea_orm::Database::connect({
-            let mut o = sea_orm::ConnectOptions::new(db.url.clone());
-            o.max_connections(1).sqlx_logging(false);
-            o
+/// One table as the database reports it: column, index and constraint
+/// descriptions keyed by name, so two databases compare as plain maps.
+#[derive(Debug, Default, PartialEq)]
+pub struct TableShape {
+    pub columns: BTreeMap<String, String>,
+    pub indexes: BTreeMap<String, String>,
+    pub constraints: BTreeMap<String, String>,
+}
+
+/// Every table of a database (the migrations bookkeeping table excluded).
+pub async fn describe<C: ConnectionTrait>(db: &C) -> Result<BTreeMap<String, TableShape>, DbErr> {
+    let backend = db.get_database_backend();
+    let q = |sql: &str, table: &str| Statement::from_sql_and_values(backend, sql, [table.into()]);
+    let text = |r: &sea_orm::QueryResult, i: usize| -> String {
+        r.try_get_by_index::<Option<String>>(i).ok().flatten().unwrap_or_else(|| {
+            r.try_get_by_index::<Option<i64>>(i).ok().flatten().map(|n| n.to_string()).unwrap_or_default()
         })
-        .await?;
-        lock.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_lock(4242001)")).await?;
-        let result = Migrator::up(conn, None).await;
-        lock.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_unlock(4242001)")).await?;
-        lock.close().await?;
-        result?;
-    } else {
-        Migrator::up(conn, None).await?;
+    };
+    let tables_sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    };
+    let mut out = BTreeMap::new();
+    for t in db.query_all_raw(Statement::from_string(backend, tables_sql)).await? {
+        let table = text(&t, 0);
+        if table == crate::migrations::TABLE {
+            continue;
+        }
+        let mut shape = TableShape::default();
+        if backend == DbBackend::Postgres {
+            let cols = "SELECT column_name::text, data_type::text, character_maximum_length::text, \
+                        is_nullable::text, column_default::text, is_identity::text \
+                        FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1";
+            for r in db.query_all_raw(q(cols, &table)).await? {
+                let desc = format!(
+                    "{}({}) nullable={} default={} identity={}",
+                    text(&r, 1),
+                    text(&r, 2),
+                    text(&r, 3),
+                    text(&r, 4),
+                    text(&r, 5)
+                );
+                shape.columns.insert(text(&r, 0), desc);
+            }
+            let idx = "SELECT indexname::text, indexdef FROM pg_indexes \
+                       WHERE schemaname = current_schema() AND tablename = $1";
+            for r in db.query_all_raw(q(idx, &table)).await? {
+                shape.indexes.insert(text(&r, 0), text(&r, 1));
+            }
+            let cons = "SELECT c.conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c \
+                        JOIN pg_class t ON t.oid = c.conrelid \
+                        WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace";
+            for r in db.query_all_raw(q(cons, &table)).await? {
+                shape.constraints.insert(text(&r, 0), text(&r, 1));
+            }
+        } else {
+            let cols = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)";
+            for r in db.query_all_raw(q(cols, &table)).await? {
+                let desc =
+                    format!("{} notnull={} default={} pk={}", text(&r, 1), text(&r, 2), text(&r, 3), text(&r, 4));
+                shape.columns.insert(text(&r, 0), desc);
+            }
+            let list = "SELECT l.name, l.\"unique\", m.sql FROM pragma_index_list(?) l \
+                        LEFT JOIN sqlite_master m ON m.type = 'index' AND m.name = l.name";
+            for r in db.query_all_raw(q(list, &table)).await? {
+                let name = text(&r, 0);
+                let info = "SELECT name, \"desc\" FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno";
+                let mut cols = Vec::new();
+                for c in db.query_all_raw(q(info, &name)).await? {
+                    let col = r_opt(&c, 0).unwrap_or_else(|| "<expression>".into());
+                    cols.push(if text(&c, 1) == "1" { format!("{col} DESC") } else { col });
+                }
+                let mut desc = format!("unique={} ({})", text(&r, 1), cols.join(", "));
+                if cols.iter().any(|c| c.starts_with("<expression>")) {
+                    // Expressions are only visible in the statement text.
+                    desc = format!("{desc} {}", text(&r, 2).split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+                // Unnamed (column UNIQUE / PRIMARY KEY) indexes are numbered by
+                // position: key them by their columns instead.
+                let key =
+                    if name.starts_with("sqlite_autoindex_") { format!("unique({})", cols.join(", ")) } else { name };
+                shape.indexes.insert(key, desc);
+            }
+            let fks = "SELECT \"from\", \"table\", \"to\", on_delete, on_update FROM pragma_foreign_key_list(?)";
+            for r in db.query_all_raw(q(fks, &table)).await? {
+                let desc =
+                    format!("-> {}.{} on delete {} on update {}", text(&r, 1), text(&r, 2), text(&r, 3), text(&r, 4));
+                shape.constraints.insert(format!("foreign key ({})", text(&r, 0)), desc);
+            }
+        }
+        out.insert(table, shape);
     }
-    // Models added after a database was created get their content type here.
-    sync_content_types(conn).await
+    Ok(out)
+}
+
+fn r_opt(r: &sea_orm::QueryResult, i: usize) -> Option<String> {
+    r.try_get_by_index::<Option<String>>(i).ok().flatten()
+}
+
+/// What differs between the schema the migrations built and the one the
+/// declarations imply, one line per table, column, index or constraint.
+pub fn diff(migrated: &BTreeMap<String, TableShape>, declared: &BTreeMap<String, TableShape>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, want) in declared {
+        let Some(have) = migrated.get(table) else {
+            out.push(format!("table {table}: declared, but no migration creates it"));
+            continue;
+        };
+        for (what, have, want) in [
+            ("column", &have.columns, &want.columns),
+            ("index", &have.indexes, &want.indexes),
+            ("constraint", &have.constraints, &want.constraints),
+        ] {
+            for (name, w) in want {
+                match have.get(name) {
+                    None => {
+                        out.push(format!("table {table} {what} {name}: declared as `{w}`, missing after migrations"))
+                    }
+                    Some(h) if h != w => {
+                        out.push(format!("table {table} {what} {name}: migrations give `{h}`, declarations give `{w}`"))
+                    }
+                    _ => {}
+                }
+            }
+            for (name, h) in have {
+                if !want.contains_key(name) {
+                    out.push(format!(
+                        "table {table} {what} {name}: `{h}` exists after migrations, but is not declared"
+                    ));
+                }
+            }
+        }
+    }
+    for table in migrated.keys().filter(|t| !declared.contains_key(*t)) {
+        out.push(format!("table {table}: exists after migrations, but no declaration has it"));
+    }
+    out
 }

@@ -88,6 +88,22 @@ async fn fresh_postgres() -> String {
     pg_url(&name)
 }
 
+/// A database with no table at all (the migration and upgrade tests).
+pub async fn empty_url(backend: Backend) -> String {
+    if backend == Backend::Sqlite {
+        return sqlite_url();
+    }
+    // Named like the others, so the next run's cleanup drops it.
+    let admin = sea_orm::Database::connect(postgres_admin_url()).await.unwrap();
+    let name = format!("pm_t_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    admin
+        .execute_raw(Statement::from_string(DbBackend::Postgres, format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    pg_url(&name)
+}
+
 pub fn sqlite_url() -> String {
     let path = std::env::temp_dir().join(format!("pm-test-{}.sqlite3", uuid::Uuid::new_v4().simple()));
     format!("sqlite://{}?mode=rwc", path.display())
@@ -140,6 +156,12 @@ impl TestApp {
         let url = fresh_url(backend).await;
         let db = Db::connect(&url).await.unwrap();
         db.migrate().await.unwrap();
+        Self::on(db, web, settings).await
+    }
+
+    /// The application on a migrated database of the test's making.
+    pub async fn on(db: Db, web: WebConfig, settings: Settings) -> TestApp {
+        install_crypto();
         let admin =
             pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
         let token = pm_db::auth::create_token(&db.conn, admin, true, None, "tests", None).await.unwrap();

@@ -15,6 +15,7 @@ mod peers;
 mod peers_bench;
 mod render;
 mod rules;
+mod schema;
 mod ui;
 mod ui_bench;
 mod ui_browser;
