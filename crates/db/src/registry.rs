@@ -198,3 +198,24 @@ pub fn generic_dependents() -> [(&'static Model, &'static str, &'static str); 3]
         (&extras::JOURNAL_ENTRY, "assigned_object_type_id", "assigned_object_id"),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A model inserted in the middle of the registry gets the next free id;
+    // every model the table knows keeps its id.
+    #[test]
+    fn new_models_get_the_next_free_id_wherever_they_are_declared() {
+        let stored: Vec<(i64, String)> =
+            MODELS.iter().enumerate().filter(|(i, _)| *i != 5).map(|(i, m)| (i as i64 + 1, m.label())).collect();
+        let added = new_content_types(&stored, MODELS);
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].0, MODELS.len() as i64 + 1);
+        assert!(std::ptr::eq(added[0].1, MODELS[5]));
+        assert!(
+            new_content_types(&stored.iter().cloned().chain([(99, MODELS[5].label())]).collect::<Vec<_>>(), MODELS)
+                .is_empty()
+        );
+    }
+}

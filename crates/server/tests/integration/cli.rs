@@ -5,7 +5,7 @@ use std::process::Command;
 use crate::both;
 use crate::harness::fresh_url;
 
-fn pm(url: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn pm(url: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_peering-manager"))
         .args(["--database", url])
         .args(args)

@@ -112,3 +112,103 @@ both!(release_0_1_0_database_upgrades_with_data_intact, |backend| {
     // And new writes work on the upgraded tables.
     app.create("/api/peering/autonomous-systems/", serde_json::json!({"asn": 64999, "name": "After upgrade"})).await;
 });
+
+/// `(id, app_label.model)` of every content type, by id.
+async fn content_types(url: &str) -> Vec<(i64, String)> {
+    let conn = sea_orm::Database::connect(url).await.unwrap();
+    let sql = "SELECT id, app_label, model FROM django_content_type ORDER BY id";
+    let rows = conn.query_all_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql)).await.unwrap();
+    let out = rows
+        .iter()
+        .map(|r| {
+            let label =
+                format!("{}.{}", r.try_get_by_index::<String>(1).unwrap(), r.try_get_by_index::<String>(2).unwrap());
+            (r.try_get_by_index::<i64>(0).unwrap(), label)
+        })
+        .collect();
+    conn.close().await.unwrap();
+    out
+}
+
+// Content type ids come from the table, not from positions in the registry:
+// a database whose ids are not registry positions (an AS renumbered to 1001,
+// and `bgp.community` missing, as a model added in the middle of the registry
+// after the database was made would be) keeps every stored id, the missing
+// model gets the next free id, and objects are recorded under those ids.
+// Separate processes, as one process reads the ids of one database.
+both!(content_type_ids_are_stored_not_registry_positions, |backend| {
+    use crate::cli::pm;
+    let url = empty_url(backend).await;
+    let (ok, _, err) = pm(&url, &["migrate"]);
+    assert!(ok, "{err}");
+    let conn = sea_orm::Database::connect(&url).await.unwrap();
+    for sql in [
+        "UPDATE django_content_type SET id = 1001 WHERE app_label = 'peering' AND model = 'autonomoussystem'",
+        "DELETE FROM django_content_type WHERE app_label = 'bgp' AND model = 'community'",
+    ] {
+        conn.execute_unprepared(sql).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let before = content_types(&url).await;
+
+    let (ok, _, err) = pm(&url, &["demo"]);
+    assert!(ok, "{err}");
+    let after = content_types(&url).await;
+    assert_eq!(after[..after.len() - 1], before[..], "stored ids never change");
+    assert_eq!(after.last().unwrap(), &(1002, "bgp.community".to_string()), "a new model gets the next free id");
+
+    let conn = sea_orm::Database::connect(&url).await.unwrap();
+    let ids = |sql: &'static str| {
+        let conn = conn.clone();
+        async move {
+            let rows =
+                conn.query_all_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql)).await.unwrap();
+            rows.iter().map(|r| r.try_get_by_index::<i64>(0).unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids("SELECT DISTINCT changed_object_type_id FROM core_objectchange WHERE object_repr LIKE 'AS64500%'").await,
+        [1001]
+    );
+    assert!(ids("SELECT DISTINCT content_type_id FROM extras_taggeditem").await.contains(&1002));
+    conn.close().await.unwrap();
+
+    // Restarts read the same ids.
+    let (ok, _, err) = pm(&url, &["migrate"]);
+    assert!(ok, "{err}");
+    assert_eq!(content_types(&url).await, after);
+});
+
+// `serve &` and `token create` started together on a new database: one
+// process migrates, the others wait for it, and all of them succeed.
+both!(concurrent_first_starts_on_one_new_database, |backend| {
+    for round in 0..3 {
+        let url = empty_url(backend).await;
+        let user = format!("ops{round}");
+        let runs: Vec<Vec<String>> = vec![
+            vec!["migrate".into()],
+            vec!["createsuperuser".into(), "--username".into(), user, "--email".into(), "o@example.net".into()],
+            vec!["migrate".into()],
+            vec!["housekeeping".into()],
+        ];
+        let children: Vec<_> = runs
+            .iter()
+            .map(|args| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_peering-manager"))
+                    .args(["--database", &url])
+                    .args(args)
+                    .env("PM_LOG", "warn")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (child, args) in children.into_iter().zip(&runs) {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let ct = content_types(&url).await;
+        assert_eq!(ct.len(), pm_db::registry::MODELS.len(), "each content type once");
+    }
+});
