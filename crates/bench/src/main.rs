@@ -16,6 +16,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
+mod soak;
 mod webhooks;
 
 #[derive(Parser)]
@@ -40,6 +41,10 @@ struct Args {
     /// Only the webhook benchmark: a bulk update of 1,000 objects with one webhook.
     #[arg(long)]
     webhooks: bool,
+    /// Only the soak test: half the clients write, half read, for
+    /// `--duration-secs`; reports 5xx answers and lost writes (issue #11).
+    #[arg(long)]
+    soak: bool,
 }
 
 /// Objects posted per bulk request while loading.
@@ -93,6 +98,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     if args.webhooks {
         let backend = if database.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
         return webhooks::run(&api, backend).await;
+    }
+    if args.soak {
+        let backend = if database.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
+        return soak::run(&api, backend, args.clients, Duration::from_secs(args.duration_secs)).await;
     }
 
     let started = Instant::now();

@@ -10,7 +10,6 @@ use sea_orm::ConnectionTrait;
 use sea_query::{Condition, Expr, ExprTrait, Query};
 use serde_json::{Value as Json, json};
 
-use crate::auth::Perms;
 use crate::write::{self, Actor};
 use crate::{AppResult, Db, load, registry};
 
@@ -102,9 +101,7 @@ pub async fn load(db: &Db, settings: &crate::Settings) -> AppResult<bool> {
     if load::count(&db.conn, asm, Condition::all().add(Expr::col("asn").eq(DEMO_ASN))).await? > 0 {
         return Ok(false);
     }
-    let perms = Perms::superuser();
-    let actor =
-        Actor { user_id: None, user_name: "demo".into(), request_id: uuid::Uuid::new_v4(), perms: &perms, settings };
+    let actor = Actor::system("demo", settings);
     // All or nothing: a failed load leaves the database as it was.
     let w = db.begin_write().await?;
     let mut s = Seeder { txn: &w.txn, actor, ids: HashMap::new() };

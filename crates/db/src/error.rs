@@ -75,3 +75,58 @@ pub fn permission_denied() -> AppError {
 pub fn bad_field(field: &str, msg: impl Into<String>) -> AppError {
     AppError::Validation(FieldErrors::single(field, msg))
 }
+
+/// What a database error means for the request, from the driver's codes
+/// (SQLSTATE on PostgreSQL, extended result codes on SQLite), not its text.
+#[derive(Debug, PartialEq)]
+pub enum DbFailure {
+    /// A unique constraint, with the columns it covers (when reported).
+    Unique(Vec<String>),
+    /// A foreign key constraint; the driver's explanation.
+    ForeignKey(String),
+    /// Lock contention: the same request can succeed a moment later.
+    Retry,
+    Other,
+}
+
+pub fn classify(e: &sea_orm::DbErr) -> DbFailure {
+    use sea_orm::sqlx::error::ErrorKind;
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = e
+    else {
+        return DbFailure::Other;
+    };
+    let Some(d) = e.as_database_error() else {
+        return DbFailure::Other;
+    };
+    match d.kind() {
+        ErrorKind::UniqueViolation => {
+            let pg = d.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>();
+            // PostgreSQL: "Key (a, b)=(…) already exists."; SQLite:
+            // "UNIQUE constraint failed: table.a, table.b".
+            let cols = match pg {
+                Some(pg) => pg
+                    .detail()
+                    .and_then(|d| d.strip_prefix("Key (")?.split_once(")=").map(|(c, _)| c.to_string()))
+                    .map(|c| c.split(", ").map(str::to_string).collect())
+                    .unwrap_or_default(),
+                None => d
+                    .message()
+                    .rsplit_once(": ")
+                    .map(|(_, c)| c.split(", ").filter_map(|c| c.rsplit('.').next()).map(str::to_string).collect())
+                    .unwrap_or_default(),
+            };
+            DbFailure::Unique(cols)
+        }
+        ErrorKind::ForeignKeyViolation => DbFailure::ForeignKey(d.message().to_string()),
+        _ => match d.code().as_deref() {
+            // SQLITE_BUSY (+ _RECOVERY, _SNAPSHOT, _TIMEOUT), SQLITE_LOCKED (+ _SHAREDCACHE).
+            Some("5" | "261" | "517" | "773" | "6" | "262") => DbFailure::Retry,
+            // serialization_failure, deadlock_detected, lock_not_available.
+            Some("40001" | "40P01" | "55P03") => DbFailure::Retry,
+            _ => DbFailure::Other,
+        },
+    }
+}

@@ -26,7 +26,10 @@ pub mod write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::{AppError, AppResult, FieldErrors};
@@ -100,12 +103,21 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// A write transaction. On SQLite it waits for this process's turn (the
+    /// gate) and then takes the database's write lock at `BEGIN IMMEDIATE`
+    /// (waiting up to the busy timeout for other processes): a deferred
+    /// transaction that read first could not get the lock later once another
+    /// connection wrote, and would fail with "database is locked".
     pub async fn begin_write(&self) -> AppResult<WriteTxn> {
         let turn = match &self.write_gate {
             Some(g) => Some(g.clone().lock_owned().await),
             None => None,
         };
-        Ok(WriteTxn { txn: self.conn.begin().await?, _turn: turn })
+        let opts = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(WriteTxn { txn: self.conn.begin_with_options(opts).await?, _turn: turn })
     }
 
     pub async fn migrate(&self) -> AppResult<()> {

@@ -173,7 +173,10 @@ pub fn read_val(row: &QueryResult, idx: usize, f: &Field) -> Result<Val, sea_orm
         row.try_get_by_index::<Option<DateTime<Utc>>>(idx)?.map(Val::Time).unwrap_or(Val::Null)
     } else if is_json_kind(k) {
         match row.try_get_by_index::<Option<String>>(idx)? {
-            Some(s) => Val::Json(serde_json::from_str(&s).unwrap_or(Json::Null)),
+            // Never read as null: the next write of the row would store that.
+            Some(s) => Val::Json(serde_json::from_str(&s).map_err(|e| {
+                sea_orm::DbErr::Type(format!("column {} holds JSON that does not parse ({e}): {s:.80}", f.name))
+            })?),
             None => Val::Null,
         }
     } else {

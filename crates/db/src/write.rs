@@ -26,6 +26,15 @@ pub struct Actor<'a> {
     pub settings: &'a crate::Settings,
 }
 
+impl<'a> Actor<'a> {
+    /// Machine writes (polling, synchronisation, the demo): every permission,
+    /// no user, and still recorded in the change log under `name`.
+    pub fn system(name: &str, settings: &'a crate::Settings) -> Actor<'a> {
+        static PERMS: std::sync::LazyLock<Perms> = std::sync::LazyLock::new(Perms::superuser);
+        Actor { user_id: None, user_name: name.into(), request_id: uuid::Uuid::new_v4(), perms: &PERMS, settings }
+    }
+}
+
 /// A row about to be written, with the relations given in the input.
 pub struct Pending {
     pub model: &'static Model,
@@ -518,7 +527,8 @@ pub async fn insert(txn: &DatabaseTransaction, actor: &Actor<'_>, mut p: Pending
         .values_panic(values.into_iter().map(|(_, v)| v.into()))
         .returning_col("id")
         .to_owned();
-    let row = txn.query_one(&q).await.map_err(map_db_err)?.ok_or_else(|| anyhow::anyhow!("no id returned"))?;
+    let row =
+        txn.query_one(&q).await.map_err(|e| map_db_err(model, e))?.ok_or_else(|| anyhow::anyhow!("no id returned"))?;
     p.obj.id = row.try_get_by_index(0)?;
     p.obj.set("id", Val::Int(p.obj.id));
     write_relations(txn, &p).await?;
@@ -538,12 +548,19 @@ pub async fn update(txn: &DatabaseTransaction, actor: &Actor<'_>, mut p: Pending
     if model.has("updated") && model.features.timestamps {
         p.obj.set("updated", Val::Time(chrono::Utc::now()));
     }
-    let q = Query::update()
-        .table(model.table)
-        .values(row_values(&p.obj).into_iter().map(|(c, v)| (c, v.into())))
-        .and_where(Expr::col("id").eq(p.obj.id))
-        .to_owned();
-    txn.execute(&q).await.map_err(map_db_err)?;
+    // Only the columns this write changes: a concurrent writer of other
+    // fields (a poller setting `bgp_state`, another user) keeps its values.
+    let was = row_values(&old);
+    let changed: Vec<(&str, sea_query::Value)> =
+        row_values(&p.obj).into_iter().zip(was).filter(|((_, new), (_, was))| new != was).map(|(c, _)| c).collect();
+    if !changed.is_empty() {
+        let q = Query::update()
+            .table(model.table)
+            .values(changed.into_iter().map(|(c, v)| (c, v.into())))
+            .and_where(Expr::col("id").eq(p.obj.id))
+            .to_owned();
+        txn.execute(&q).await.map_err(|e| map_db_err(model, e))?;
+    }
     write_relations(txn, &p).await?;
     check_scope(txn, actor, model, p.obj.id, "change").await?;
     if let Some(pre) = pre {
@@ -623,7 +640,7 @@ pub fn delete<'a>(
         }
         txn.execute(&Query::delete().from_table(model.table).and_where(Expr::col("id").eq(obj.id)).to_owned())
             .await
-            .map_err(map_db_err)?;
+            .map_err(|e| map_db_err(model, e))?;
         Ok(())
     })
 }
@@ -649,20 +666,47 @@ async fn delete_cascaded(
 }
 
 /// Constraint violations that slipped past validation (concurrent writers)
-/// are still the client's problem, not a 500.
-pub fn map_db_err(e: sea_orm::DbErr) -> AppError {
-    let msg = e.to_string();
-    let lower = msg.to_lowercase();
-    if lower.contains("unique") || lower.contains("duplicate key") {
-        AppError::Validation(FieldErrors::single("non_field_errors", "An object with these values already exists."))
-    } else if lower.contains("foreign key") {
-        AppError::Conflict(format!("unable to complete the operation: {msg}"))
-    } else {
-        AppError::Db(e)
+/// are still the client's problem, not a 500. Classified by SQLSTATE
+/// (PostgreSQL) and extended result code (SQLite), and named by field.
+pub fn map_db_err(model: &'static Model, e: sea_orm::DbErr) -> AppError {
+    use crate::error::DbFailure;
+    match crate::error::classify(&e) {
+        DbFailure::Unique(cols) => {
+            let fields: Vec<&Field> =
+                cols.iter().filter_map(|c| model.columns().find(|f| f.column() == Some(c))).collect();
+            if let [f] = fields[..] {
+                let msg = f
+                    .unique
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{} with this {} already exists.", capitalize(model.verbose), f.name));
+                return AppError::Validation(FieldErrors::single(f.name, msg));
+            }
+            let together = model.unique_together.iter().find(|(set, _)| {
+                set.len() == cols.len()
+                    && set
+                        .iter()
+                        .all(|n| model.field(n).and_then(|f| f.column()).is_some_and(|c| cols.iter().any(|x| x == c)))
+            });
+            let msg = together
+                .map(|(_, m)| m.to_string())
+                .unwrap_or_else(|| "An object with these values already exists.".into());
+            AppError::Validation(FieldErrors::single("non_field_errors", msg))
+        }
+        DbFailure::ForeignKey(detail) => AppError::Conflict(format!("unable to complete the operation: {detail}")),
+        DbFailure::Retry => AppError::ServiceUnavailable("The database is busy; try again.".into()),
+        DbFailure::Other => AppError::Db(e),
     }
 }
 
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 /// Fetch an object for a write action, honouring the actor's constraints.
+/// The row stays locked until the transaction ends (`FOR UPDATE` on
+/// PostgreSQL; on SQLite the transaction already holds the write lock), so
+/// the values read are the ones the write is based on.
 pub async fn get_for(
     txn: &DatabaseTransaction,
     actor: &Actor<'_>,
@@ -671,5 +715,14 @@ pub async fn get_for(
     action: &str,
 ) -> AppResult<Obj> {
     let scope = actor.perms.scope(model, action).ok_or_else(crate::error::permission_denied)?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let lock = Query::select()
+            .column("id")
+            .from(model.table)
+            .and_where(Expr::col("id").eq(id))
+            .lock(sea_query::LockType::Update)
+            .to_owned();
+        txn.query_one(&lock).await.map_err(|e| map_db_err(model, e))?;
+    }
     load::get(txn, model, id, scope).await?.ok_or_else(|| not_found(model))
 }

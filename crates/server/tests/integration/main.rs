@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod changelog;
 mod cli;
+mod concurrency;
 mod crud;
 mod filters;
 mod jobs;
