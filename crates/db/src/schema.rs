@@ -67,11 +67,13 @@ impl MigrationTrait for M0001Initial {
 }
 
 /// Content types and the five platforms a fresh Peering Manager has (spec §13).
+/// Arista EOS encrypts with Arista's own type 7, as Peering Manager 1.10.4 does
+/// (its rendered configurations carry `7 <base64>` secrets for EOS routers).
 async fn seed<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     sync_content_types(db).await?;
     let now = chrono::Utc::now();
     for (name, slug, driver, algo) in [
-        ("Arista EOS", "arista-eos", "eos", "cisco-type7"),
+        ("Arista EOS", "arista-eos", "eos", "arista-type7"),
         ("Juniper Junos", "juniper-junos", "junos", "juniper-type9"),
         ("Cisco IOS-XR", "cisco-iosxr", "iosxr", "cisco-type7"),
         ("Cisco NX-OS", "cisco-nxos", "nxos", "cisco-type7"),

@@ -150,7 +150,8 @@ impl Graph {
 
     /// Rows matching a condition, held from now on.
     pub fn query(&self, model: &'static Model, cond: Condition) -> GResult<Vec<i64>> {
-        let objs = self.fetch(model, cond)?;
+        let mut objs = self.fetch(model, cond)?;
+        crate::order::sort(self, model, &mut objs)?;
         Ok(Self::remember(&mut self.inner.lock().unwrap(), objs))
     }
 
@@ -294,10 +295,11 @@ impl Graph {
     /// Position of each id in the model's default ordering (sorts in memory
     /// the way the database would).
     fn order_index(&self, model: &'static Model, ids: &[i64]) -> GResult<HashMap<i64, usize>> {
-        let inner = self.inner.lock().unwrap();
-        let mut objs: Vec<&Arc<Obj>> = ids.iter().filter_map(|i| inner.objs.get(&(model.table, *i))).collect();
-        let ordering = pm_db::query::filter::ordering(model, None).map_err(db_error)?;
-        objs.sort_by(|a, b| compare(a, b, &ordering));
+        let mut objs: Vec<Arc<Obj>> = {
+            let inner = self.inner.lock().unwrap();
+            ids.iter().filter_map(|i| inner.objs.get(&(model.table, *i)).cloned()).collect()
+        };
+        crate::order::sort(self, model, &mut objs)?;
         Ok(objs.iter().enumerate().map(|(i, o)| (o.id, i)).collect())
     }
 
@@ -418,8 +420,6 @@ impl Graph {
         self.inner.lock().unwrap().objs.get(&(model.table, id)).cloned()
     }
 }
-
-pub use pm_db::object::compare;
 
 /// Relation keys are `&'static str`; a few dozen distinct ones exist.
 fn leak_key(table: &str, col: &str) -> &'static str {

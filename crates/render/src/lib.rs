@@ -9,6 +9,7 @@ pub mod graph;
 pub mod lookup;
 pub mod methods;
 pub mod objects;
+pub mod order;
 pub mod peeringdb;
 pub mod preview;
 
