@@ -173,7 +173,8 @@ pub fn read_val(row: &QueryResult, idx: usize, f: &Field) -> Result<Val, sea_orm
         row.try_get_by_index::<Option<DateTime<Utc>>>(idx)?.map(Val::Time).unwrap_or(Val::Null)
     } else if is_json_kind(k) {
         match row.try_get_by_index::<Option<String>>(idx)? {
-            Some(s) => Val::Json(serde_json::from_str(&s).unwrap_or(Json::Null)),
+            // PostgreSQL's jsonb key order on every backend.
+            Some(s) => Val::Json(pm_domain::jsonb::normalise(serde_json::from_str(&s).unwrap_or(Json::Null))),
             None => Val::Null,
         }
     } else {

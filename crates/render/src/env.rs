@@ -39,12 +39,12 @@ pub fn rewrite_mutable_lists(source: &str) -> String {
         .into_owned()
 }
 
-fn prepare_source(source: &str) -> String {
-    rewrite_mutable_lists(&rewrite_include_tags(source))
+fn prepare_source(source: &str, trim: bool) -> String {
+    rewrite_mutable_lists(&rewrite_include_tags(&crate::whitespace::prepare(source, trim)))
 }
 
 /// Resolve `<kind>::<name or id>` from the database.
-fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
+fn load(graph: &Arc<Graph>, name: &str, trim: bool) -> Result<Option<String>, Error> {
     let Some((kind, ident)) = name.split_once("::") else { return Ok(None) };
     let (label, attr) = match kind {
         "configuration" => ("devices.configuration", "template"),
@@ -74,7 +74,7 @@ fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
                     .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
                 return Ok(Some(out));
             }
-            Ok(Some(prepare_source(&source)))
+            Ok(Some(prepare_source(&source, trim)))
         }
         n => Err(Error::new(ErrorKind::InvalidOperation, format!("{n} {} are named {ident:?}", m.verbose_plural))),
     }
@@ -137,6 +137,7 @@ pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<
     );
     // Template names come from user data: never auto-escape.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_formatter(crate::objects::format_value);
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     crate::filters::register(&mut env);
@@ -145,7 +146,7 @@ pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<
     env.add_function("now", now);
     env.add_function("__mutable_list", || Value::from_object(crate::objects::MutList::default()));
     let g = graph.clone();
-    env.set_loader(move |name| load(&g, name));
+    env.set_loader(move |name| load(&g, name, trim));
     env
 }
 
@@ -195,7 +196,7 @@ pub fn render_in(
     ctx: Value,
 ) -> Result<String, TemplateError> {
     let env = environment(graph, trim, lstrip);
-    let source = prepare_source(source);
+    let source = prepare_source(source, trim);
     let tmpl = env.template_from_named_str(name, &source).map_err(|e| describe(name, &e))?;
     tmpl.render(ctx).map_err(|e| describe(name, &e))
 }

@@ -12,6 +12,7 @@ pub mod objects;
 pub mod order;
 pub mod peeringdb;
 pub mod preview;
+pub mod whitespace;
 
 use std::sync::Arc;
 

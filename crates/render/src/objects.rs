@@ -219,18 +219,41 @@ impl Object for Item {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if in_repr() {
+            return write!(f, "<{}: {}>", class_name(self.obj.model), self.str());
+        }
         f.write_str(&self.str())
     }
 }
 
+thread_local! {
+    static REPR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while a container (list, dict, tuple) is printed: Python prints its
+/// items with `repr()` (`[<RoutingPolicy: X>]`, `[IPv4Interface('…')]`),
+/// while the object itself prints with `str()`.
+pub fn in_repr() -> bool {
+    REPR.with(|r| r.get())
+}
+
+/// How `{{ value }}` prints, as Python's `str()`: containers show their
+/// items' reprs, model instances and addresses their text.
+pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -> Result<(), Error> {
+    let container = matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
+        && value.as_object().is_none_or(|o| o.downcast_ref::<Set>().is_none() && o.downcast_ref::<Lazy>().is_none());
+    if !container {
+        return write!(out, "{value}").map_err(|e| err(e.to_string()));
+    }
+    REPR.with(|r| r.set(true));
+    let done = write!(out, "{value}");
+    REPR.with(|r| r.set(false));
+    done.map_err(|e| err(e.to_string()))
+}
+
 impl Item {
-    /// Python `str()`: sessions prefer their service reference.
+    /// Python `str()` of the model instance.
     pub fn str(&self) -> String {
-        if matches!(self.obj.model.name, "directpeeringsession" | "internetexchangepeeringsession")
-            && !self.text("service_reference").is_empty()
-        {
-            return self.text("service_reference").to_string();
-        }
         self.graph.display(&self.obj).unwrap_or_default()
     }
 }
