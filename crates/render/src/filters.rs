@@ -467,10 +467,9 @@ fn parse_ip(v: &Value, family: u8) -> Value {
     let host = s.split('/').next().unwrap_or("");
     match host.parse::<std::net::IpAddr>() {
         // Python's ipaddress prints the canonical form (`2001:DB8:0::1` → `2001:db8::1`).
-        Ok(ip) if (ip.is_ipv4() && family == 4) || (ip.is_ipv6() && family == 6) => match s.split_once('/') {
-            Some(_) => s.parse::<ipnet::IpNet>().map(|n| Value::from(n.to_string())).unwrap_or(Value::from(())),
-            None => Value::from(ip.to_string()),
-        },
+        Ok(ip) if (ip.is_ipv4() && family == 4) || (ip.is_ipv6() && family == 6) => {
+            crate::ip::Ip::parse(&s).map(crate::ip::Ip::value).unwrap_or(Value::from(()))
+        }
         _ => Value::from(()),
     }
 }
@@ -658,7 +657,7 @@ fn relationships(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
 fn local_ips(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
     let Some(it) = as_item(&v) else { return Ok(Value::from(())) };
     let family = int_arg(a, 0, "family", 0);
-    let addr = |c: &Item, f: &str| c.obj.get(f).as_str().map(|s| Value::from(s.to_string()));
+    let addr = |c: &Item, f: &str| c.obj.get(f).as_str().and_then(crate::ip::Ip::parse).map(crate::ip::Ip::value);
     Ok(match it.model().name {
         "directpeeringsession" => addr(it, "local_ip_address").unwrap_or(Value::from(())),
         "internetexchangepeeringsession" => match it.related("ixp_connection")? {

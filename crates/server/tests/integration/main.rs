@@ -9,6 +9,7 @@ mod changelog;
 mod cli;
 mod crud;
 mod filters;
+mod goldens;
 mod jobs;
 mod peeringdb;
 mod peers;
