@@ -40,7 +40,8 @@ pub fn rewrite_mutable_lists(source: &str) -> String {
 }
 
 fn prepare_source(source: &str, trim: bool) -> String {
-    rewrite_mutable_lists(&rewrite_include_tags(&crate::whitespace::prepare(source, trim)))
+    let source = crate::macros::rewrite(&crate::whitespace::prepare(source, trim));
+    rewrite_mutable_lists(&rewrite_include_tags(&source))
 }
 
 /// Resolve `<kind>::<name or id>` from the database.
@@ -144,6 +145,7 @@ pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<
     // Jinja2: None is not iterable (minijinja says it is).
     env.add_test("iterable", |v: Value| !v.is_none() && !v.is_undefined() && v.try_iter().is_ok());
     env.add_function("now", now);
+    env.add_function("__pm_varmacro", |inner: Value, names: Vec<String>| crate::macros::bind(inner, names));
     env.add_function("__mutable_list", || Value::from_object(crate::objects::MutList::default()));
     let g = graph.clone();
     env.set_loader(move |name| load(&g, name, trim));

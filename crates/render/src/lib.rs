@@ -8,6 +8,7 @@ pub mod filters;
 pub mod graph;
 pub mod ip;
 pub mod lookup;
+pub mod macros;
 pub mod methods;
 pub mod objects;
 pub mod order;

@@ -88,3 +88,29 @@ both!(peering_manager_goldens, |backend| {
     assert!(out.status.success(), "pm-goldens check failed on {backend:?}:\n{stdout}\n{stderr}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 });
+
+// The template editor previews with the template's own whitespace flags:
+// the page hands them to the preview script as `true`/`false`, which it
+// sends back with every keystroke (it once read Python's `True` and never
+// trimmed).
+both!(editor_preview_uses_the_templates_flags, |backend| {
+    use crate::harness::TestApp;
+    let app = TestApp::new(backend).await;
+    let text = "{% if true %}\n  x\n{% endif %}\nend";
+    let trimmed = app
+        .post(
+            "/api/devices/configurations/",
+            serde_json::json!({"name": "trimmed", "template": text, "jinja2_trim": true, "jinja2_lstrip": true}),
+        )
+        .await
+        .expect(201);
+    let plain = app
+        .post("/api/devices/configurations/", serde_json::json!({"name": "plain", "template": text}))
+        .await
+        .expect(201);
+    let mut b = crate::ui_support::admin(&app).await;
+    let page = b.page(&format!("/devices/configurations/{}/editor/", trimmed["id"])).await;
+    assert!(page.contains(r#"data-trim="true" data-lstrip="true""#), "{page}");
+    let page = b.page(&format!("/devices/configurations/{}/editor/", plain["id"])).await;
+    assert!(page.contains(r#"data-trim="false" data-lstrip="false""#), "{page}");
+});
