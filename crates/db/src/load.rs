@@ -435,6 +435,17 @@ async fn load_generic<C: ConnectionTrait>(
 /// Merged config context per object: active contexts by weight, then the
 /// object's own local context data on top (spec §3.9; inactive contexts are
 /// left out on purpose).
+/// `PM_MERGE_INACTIVE_CONFIG_CONTEXTS=true` merges inactive config contexts
+/// too, as Peering Manager 1.10 does (it ignores `is_active`): for
+/// byte-identical migrations. Default: inactive contexts are left out.
+pub fn merge_inactive_config_contexts() -> bool {
+    static FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FLAG.get_or_init(|| {
+        std::env::var("PM_MERGE_INACTIVE_CONFIG_CONTEXTS")
+            .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    })
+}
+
 pub async fn config_contexts<C: ConnectionTrait>(
     db: &C,
     model: &'static Model,
@@ -454,7 +465,9 @@ pub async fn config_contexts<C: ConnectionTrait>(
             Expr::col(("extras_configcontextassignment", "object_id"))
                 .is_in(objs.iter().map(|o| o.id).collect::<Vec<_>>()),
         )
-        .and_where(Expr::col(("extras_configcontext", "is_active")).eq(true))
+        .and_where(
+            Expr::col(("extras_configcontext", "is_active")).eq(true).or(Expr::val(merge_inactive_config_contexts())),
+        )
         .order_by(("extras_configcontextassignment", "weight"), Order::Asc)
         .order_by(("extras_configcontext", "name"), Order::Asc)
         .to_owned();
@@ -462,7 +475,8 @@ pub async fn config_contexts<C: ConnectionTrait>(
     for r in db.query_all(&q).await? {
         let id = r.try_get_by_index::<i64>(0)?;
         let data: String = r.try_get_by_index(1)?;
-        contexts.entry(id).or_default().push(serde_json::from_str(&data).unwrap_or(Json::Null));
+        let data = pm_domain::jsonb::normalise(serde_json::from_str(&data).unwrap_or(Json::Null));
+        contexts.entry(id).or_default().push(data);
     }
     let mut out = HashMap::new();
     for o in objs {

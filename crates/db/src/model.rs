@@ -206,7 +206,14 @@ impl Field {
     }
     pub const fn null(mut self) -> Self {
         self.null = true;
-        if matches!(self.default, Init::None) {
+        // Django: a nullable field without an explicit default is None when
+        // omitted, text fields included (PM returns `null`, templates print `None`).
+        let blank = match self.default {
+            Init::None => true,
+            Init::Text(t) => t.is_empty(),
+            _ => false,
+        };
+        if blank {
             self.default = Init::Null;
         }
         self

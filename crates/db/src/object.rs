@@ -174,9 +174,10 @@ pub fn read_val(row: &QueryResult, idx: usize, f: &Field) -> Result<Val, sea_orm
     } else if is_json_kind(k) {
         match row.try_get_by_index::<Option<String>>(idx)? {
             // Never read as null: the next write of the row would store that.
-            Some(s) => Val::Json(serde_json::from_str(&s).map_err(|e| {
+            // Keys come in PostgreSQL's jsonb order on every backend.
+            Some(s) => Val::Json(pm_domain::jsonb::normalise(serde_json::from_str(&s).map_err(|e| {
                 sea_orm::DbErr::Type(format!("column {} holds JSON that does not parse ({e}): {s:.80}", f.name))
-            })?),
+            })?)),
             None => Val::Null,
         }
     } else {

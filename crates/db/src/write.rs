@@ -201,7 +201,9 @@ async fn parse_field<C: ConnectionTrait>(db: &C, f: &'static Field, v: &Json) ->
             if f.name == "slug" && !s.is_empty() && !pm_domain::text::is_valid_slug(&s) {
                 return Err("Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.".into());
             }
-            if s.is_empty() && f.null { Val::Null } else { Val::Text(s) }
+            // Django keeps a blank string sent for a nullable text field (`""`, not
+            // None): only an omitted field is null (see `Field::null`).
+            Val::Text(s)
         }
         Kind::LongText => {
             let s = as_text(v).ok_or_else(|| type_error(f))?;

@@ -5,6 +5,7 @@ pub mod as_set;
 pub mod asn;
 pub mod community;
 pub mod crypto;
+pub mod jsonb;
 pub mod merge;
 pub mod net;
 pub mod text;

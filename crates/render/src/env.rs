@@ -39,12 +39,13 @@ pub fn rewrite_mutable_lists(source: &str) -> String {
         .into_owned()
 }
 
-fn prepare_source(source: &str) -> String {
-    rewrite_mutable_lists(&rewrite_include_tags(source))
+fn prepare_source(source: &str, trim: bool) -> String {
+    let source = crate::macros::rewrite(&crate::whitespace::prepare(source, trim));
+    rewrite_mutable_lists(&rewrite_include_tags(&source))
 }
 
 /// Resolve `<kind>::<name or id>` from the database.
-fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
+fn load(graph: &Arc<Graph>, name: &str, trim: bool) -> Result<Option<String>, Error> {
     let Some((kind, ident)) = name.split_once("::") else { return Ok(None) };
     let (label, attr) = match kind {
         "configuration" => ("devices.configuration", "template"),
@@ -74,7 +75,7 @@ fn load(graph: &Arc<Graph>, name: &str) -> Result<Option<String>, Error> {
                     .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
                 return Ok(Some(out));
             }
-            Ok(Some(prepare_source(&source)))
+            Ok(Some(prepare_source(&source, trim)))
         }
         n => Err(Error::new(ErrorKind::InvalidOperation, format!("{n} {} are named {ident:?}", m.verbose_plural))),
     }
@@ -137,15 +138,17 @@ pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<
     );
     // Template names come from user data: never auto-escape.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_formatter(crate::objects::format_value);
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     crate::filters::register(&mut env);
     // Jinja2: None is not iterable (minijinja says it is).
     env.add_test("iterable", |v: Value| !v.is_none() && !v.is_undefined() && v.try_iter().is_ok());
     env.add_function("now", now);
+    env.add_function("__pm_varmacro", |inner: Value, names: Vec<String>| crate::macros::bind(inner, names));
     env.add_function("__mutable_list", || Value::from_object(crate::objects::MutList::default()));
     let g = graph.clone();
-    env.set_loader(move |name| load(&g, name));
+    env.set_loader(move |name| load(&g, name, trim));
     env
 }
 
@@ -195,7 +198,7 @@ pub fn render_in(
     ctx: Value,
 ) -> Result<String, TemplateError> {
     let env = environment(graph, trim, lstrip);
-    let source = prepare_source(source);
+    let source = prepare_source(source, trim);
     let tmpl = env.template_from_named_str(name, &source).map_err(|e| describe(name, &e))?;
     tmpl.render(ctx).map_err(|e| describe(name, &e))
 }

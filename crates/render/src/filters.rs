@@ -269,18 +269,46 @@ fn sort_keys(j: Json) -> Json {
     }
 }
 
+/// Python's `json.dumps` without indent: `, ` and `: ` separators.
+struct PyCompact;
+
+impl serde_json::ser::Formatter for PyCompact {
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
 fn as_json(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
-    let indent = int_arg(a, 0, "indent", 4).max(0) as usize;
+    // `indent=None` is compact, as in Python; no argument means 4.
+    let indent = match arg(a, 0, "indent") {
+        Some(i) if i.is_none() => None,
+        Some(i) => Some(i.as_i64().unwrap_or(4).max(0) as usize),
+        None => Some(4),
+    };
     let sort = arg(a, 1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
     let mut j = to_plain(&v)?;
     if sort {
         j = sort_keys(j);
     }
-    let pad = vec![b' '; indent];
     let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(&pad);
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&j, &mut ser).map_err(|e| err(e.to_string()))?;
+    match indent {
+        Some(indent) => {
+            let pad = vec![b' '; indent];
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(&pad);
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            serde::Serialize::serialize(&j, &mut ser).map_err(|e| err(e.to_string()))?;
+        }
+        None => {
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, PyCompact);
+            serde::Serialize::serialize(&j, &mut ser).map_err(|e| err(e.to_string()))?;
+        }
+    }
     // Python's json.dumps escapes every non-ASCII character.
     let s = String::from_utf8(buf).unwrap_or_default();
     let mut out = String::with_capacity(s.len());
@@ -297,8 +325,40 @@ fn as_json(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
+/// PyYAML's double-quoted style (`allow_unicode=False`): non-ASCII and
+/// non-printable characters escaped (`"Z\xFCrich"`).
+fn yaml_double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0b' => out.push_str("\\v"),
+            '\x0c' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\x1b' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if (' '..='~').contains(&c) => out.push(c),
+            c if (c as u32) <= 0xff => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn yaml_scalar(j: &Json) -> String {
     match j {
+        Json::String(s) if s.chars().any(|c| !(' '..='~').contains(&c) && c != '\n') => yaml_double_quoted(s),
         Json::Null => "null".into(),
         Json::Bool(b) => if *b { "true" } else { "false" }.into(),
         Json::Number(n) => n.to_string(),
@@ -406,11 +466,9 @@ fn parse_ip(v: &Value, family: u8) -> Value {
     };
     let host = s.split('/').next().unwrap_or("");
     match host.parse::<std::net::IpAddr>() {
+        // Python's ipaddress prints the canonical form (`2001:DB8:0::1` → `2001:db8::1`).
         Ok(ip) if (ip.is_ipv4() && family == 4) || (ip.is_ipv6() && family == 6) => {
-            if s.contains('/') && s.parse::<ipnet::IpNet>().is_err() {
-                return Value::from(());
-            }
-            Value::from(s)
+            crate::ip::Ip::parse(&s).map(crate::ip::Ip::value).unwrap_or(Value::from(()))
         }
         _ => Value::from(()),
     }
@@ -509,7 +567,8 @@ fn unique_items(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
 
 fn iterate(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
     let field = str_arg(a, 0, "field");
-    Ok(Value::from(v.try_iter()?.map(|x| attr(&x, &field).unwrap_or_default()).collect::<Vec<_>>()))
+    // getattr(item, field, None): a missing attribute is None, not undefined.
+    Ok(Value::from(v.try_iter()?.map(|x| attr(&x, &field).unwrap_or(Value::from(()))).collect::<Vec<_>>()))
 }
 
 fn ixps(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
@@ -537,7 +596,8 @@ fn prefix_list(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
             pm_db::object::Val::Json(j) if !j.is_null() => j.clone(),
             _ => serde_json::json!({"ipv6": [], "ipv4": []}),
         },
-        "internetexchange" => return crate::peeringdb::ixp_prefix_set(it, family),
+        // PeeringDB prefixes as CIDR strings, per family (spec §1.6.4).
+        "internetexchange" => crate::peeringdb::ixp_prefixes(it)?,
         _ => return Err(err(format!("{} has no prefix list", it.str()))),
     };
     Ok(match family {
@@ -597,7 +657,7 @@ fn relationships(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
 fn local_ips(_: &State, v: Value, a: Args<'_>) -> Result<Value, Error> {
     let Some(it) = as_item(&v) else { return Ok(Value::from(())) };
     let family = int_arg(a, 0, "family", 0);
-    let addr = |c: &Item, f: &str| c.obj.get(f).as_str().map(|s| Value::from(s.to_string()));
+    let addr = |c: &Item, f: &str| c.obj.get(f).as_str().and_then(crate::ip::Ip::parse).map(crate::ip::Ip::value);
     Ok(match it.model().name {
         "directpeeringsession" => addr(it, "local_ip_address").unwrap_or(Value::from(())),
         "internetexchangepeeringsession" => match it.related("ixp_connection")? {

@@ -150,7 +150,8 @@ impl Graph {
 
     /// Rows matching a condition, held from now on.
     pub fn query(&self, model: &'static Model, cond: Condition) -> GResult<Vec<i64>> {
-        let objs = self.fetch(model, cond)?;
+        let mut objs = self.fetch(model, cond)?;
+        crate::order::sort(self, model, &mut objs)?;
         Ok(Self::remember(&mut self.inner.lock().unwrap(), objs))
     }
 
@@ -294,10 +295,11 @@ impl Graph {
     /// Position of each id in the model's default ordering (sorts in memory
     /// the way the database would).
     fn order_index(&self, model: &'static Model, ids: &[i64]) -> GResult<HashMap<i64, usize>> {
-        let inner = self.inner.lock().unwrap();
-        let mut objs: Vec<&Arc<Obj>> = ids.iter().filter_map(|i| inner.objs.get(&(model.table, *i))).collect();
-        let ordering = pm_db::query::filter::ordering(model, None).map_err(db_error)?;
-        objs.sort_by(|a, b| compare(a, b, &ordering));
+        let mut objs: Vec<Arc<Obj>> = {
+            let inner = self.inner.lock().unwrap();
+            ids.iter().filter_map(|i| inner.objs.get(&(model.table, *i)).cloned()).collect()
+        };
+        crate::order::sort(self, model, &mut objs)?;
         Ok(objs.iter().enumerate().map(|(i, o)| (o.id, i)).collect())
     }
 
@@ -327,13 +329,15 @@ impl Graph {
         let tag = registry::model("extras.tag").unwrap();
         if !self.is_loaded("tags", obj.model, obj.id) {
             let ids = self.pending("tags", obj.model, obj.id);
-            let all = self.all(tag)?;
+            self.all(tag)?;
             let ct = registry::ct_id(obj.model);
             let q = sea_query::Query::select()
                 .columns(["object_id", "tag_id"])
                 .from("extras_taggeditem")
                 .and_where(Expr::col("content_type_id").eq(ct))
                 .and_where(Expr::col("object_id").is_in(ids.clone()))
+                // Tags come in the order they were attached, as in Peering Manager.
+                .order_by("id", sea_query::Order::Asc)
                 .to_owned();
             self.queries.fetch_add(1, Ordering::Relaxed);
             let rows = self
@@ -352,13 +356,6 @@ impl Graph {
                 let (o, t): (i64, i64) =
                     (r.try_get_by_index(0).map_err(db_error)?, r.try_get_by_index(1).map_err(db_error)?);
                 inner.tags.entry((obj.model.table, o)).or_default().push(t);
-            }
-            // Tags print in name order, as the whole tag table was read in that order.
-            let pos: HashMap<i64, usize> = all.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            for id in &ids {
-                if let Some(v) = inner.tags.get_mut(&(obj.model.table, *id)) {
-                    v.sort_by_key(|t| pos.get(t).copied().unwrap_or(usize::MAX));
-                }
             }
         }
         Ok(self.inner.lock().unwrap().tags.get(&(obj.model.table, obj.id)).cloned().unwrap_or_default())
@@ -418,8 +415,6 @@ impl Graph {
         self.inner.lock().unwrap().objs.get(&(model.table, id)).cloned()
     }
 }
-
-pub use pm_db::object::compare;
 
 /// Relation keys are `&'static str`; a few dozen distinct ones exist.
 fn leak_key(table: &str, col: &str) -> &'static str {

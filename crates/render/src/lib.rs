@@ -6,11 +6,15 @@ pub mod context;
 pub mod env;
 pub mod filters;
 pub mod graph;
+pub mod ip;
 pub mod lookup;
+pub mod macros;
 pub mod methods;
 pub mod objects;
+pub mod order;
 pub mod peeringdb;
 pub mod preview;
+pub mod whitespace;
 
 use std::sync::Arc;
 

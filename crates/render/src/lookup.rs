@@ -28,6 +28,8 @@ const LOOKUPS: &[&str] = &[
 fn key_of(v: &Value) -> Value {
     match as_item(v) {
         Some(i) => Value::from(i.obj.id),
+        // Addresses compare by their text, as the database compares them.
+        None if v.downcast_object_ref::<crate::ip::Ip>().is_some() => Value::from(v.to_string()),
         None => v.clone(),
     }
 }

@@ -297,7 +297,20 @@ pub fn call(it: &Arc<Item>, _state: &mut State<'_, '_>, method: &str, args: &[Va
             set(g, m, ids)
         }
         "get_connections" => {
-            let items = connections(it)?;
+            // Router: optionally only its connections at one IXP
+            // (`get_connections(ixp)` or `internet_exchange_point=ixp`).
+            let ixp = args
+                .iter()
+                .find_map(|a| {
+                    Kwargs::try_from(a.clone()).ok().and_then(|k| k.get::<Value>("internet_exchange_point").ok())
+                })
+                .or_else(|| args.first().filter(|a| Kwargs::try_from((*a).clone()).is_err()).cloned())
+                .filter(|v| !v.is_none() && !v.is_undefined())
+                .and_then(|v| id_of(&v));
+            let items: Vec<Item> = connections(it)?
+                .into_iter()
+                .filter(|c| ixp.is_none() || c.obj.int("internet_exchange_point") == ixp)
+                .collect();
             set(g, connection(), items.iter().map(|i| i.obj.id).collect())
         }
         "get_routing_policies" => items_value(router_policies(it)?),

@@ -59,11 +59,6 @@ fn py_datetime(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
 }
 
-/// netaddr's default MAC rendering (`00-1B-77-49-54-FD`).
-fn py_mac(s: &str) -> String {
-    s.replace(':', "-").to_uppercase()
-}
-
 pub fn json_value(j: &serde_json::Value) -> Value {
     if j.is_null() { Value::from(()) } else { Value::from(minijinja::value::Serde(j)) }
 }
@@ -118,12 +113,19 @@ impl Item {
             Kind::Computed(Computed::ExistsInPeeringdb) => Value::from(crate::peeringdb::session_flag(self, false)?),
             Kind::Computed(Computed::IsAbandoned) => Value::from(crate::peeringdb::session_flag(self, true)?),
             Kind::Computed(_) => Value::from(()),
-            Kind::Mac => v.as_str().map(|s| Value::from(py_mac(s))).unwrap_or_default(),
+            // Stored as Peering Manager prints it (netaddr's unix-expanded dialect).
+            Kind::Mac => v.as_str().map(Value::from).unwrap_or(Value::from(())),
             // The cache keeps PeeringDB's bare hosts; Django's inet prints them with their length.
             Kind::Inet { prefix: true } if v.as_str().is_some_and(|s| !s.contains('/')) => {
                 let s = v.as_str().unwrap_or("");
-                Value::from(format!("{s}/{}", if s.contains(':') { 128 } else { 32 }))
+                let full = format!("{s}/{}", if s.contains(':') { 128 } else { 32 });
+                crate::ip::Ip::parse(&full).map(crate::ip::Ip::value).unwrap_or(Value::from(full))
             }
+            // Addresses are Python ipaddress objects (`.ip`, `.network`, `.version`…).
+            Kind::Inet { .. } => match v.as_str() {
+                Some(s) => crate::ip::Ip::parse(s).map(crate::ip::Ip::value).unwrap_or(Value::from(s)),
+                None => Value::from(()),
+            },
             _ => match v {
                 Val::Null => Value::from(()),
                 Val::Int(i) => Value::from(*i),
@@ -177,6 +179,18 @@ impl Item {
             }
             ("internetexchange", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_ixlan").is_some())),
             ("connection", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_netixlan").is_some())),
+            // The object's config-context assignments (weight, then context name).
+            (_, "config_contexts") if m.features.config_context => {
+                let a = model("extras.configcontextassignment");
+                let ct = registry::ct_id(m);
+                let ids = self.graph.query(
+                    a,
+                    sea_query::Condition::all()
+                        .add(sea_query::ExprTrait::eq(sea_query::Expr::col("content_type_id"), ct))
+                        .add(sea_query::ExprTrait::eq(sea_query::Expr::col("object_id"), self.obj.id)),
+                )?;
+                Some(set(&self.graph, a, ids))
+            }
             ("autonomoussystem" | "internetexchange", "contacts") => {
                 let a = model("messaging.contactassignment");
                 let ct = registry::ct_id(m);
@@ -219,18 +233,41 @@ impl Object for Item {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if in_repr() {
+            return write!(f, "<{}: {}>", class_name(self.obj.model), self.str());
+        }
         f.write_str(&self.str())
     }
 }
 
+thread_local! {
+    static REPR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while a container (list, dict, tuple) is printed: Python prints its
+/// items with `repr()` (`[<RoutingPolicy: X>]`, `[IPv4Interface('…')]`),
+/// while the object itself prints with `str()`.
+pub fn in_repr() -> bool {
+    REPR.with(|r| r.get())
+}
+
+/// How `{{ value }}` prints, as Python's `str()`: containers show their
+/// items' reprs, model instances and addresses their text.
+pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -> Result<(), Error> {
+    let container = matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
+        && value.as_object().is_none_or(|o| o.downcast_ref::<Set>().is_none() && o.downcast_ref::<Lazy>().is_none());
+    if !container {
+        return write!(out, "{value}").map_err(|e| err(e.to_string()));
+    }
+    REPR.with(|r| r.set(true));
+    let done = write!(out, "{value}");
+    REPR.with(|r| r.set(false));
+    done.map_err(|e| err(e.to_string()))
+}
+
 impl Item {
-    /// Python `str()`: sessions prefer their service reference.
+    /// Python `str()` of the model instance.
     pub fn str(&self) -> String {
-        if matches!(self.obj.model.name, "directpeeringsession" | "internetexchangepeeringsession")
-            && !self.text("service_reference").is_empty()
-        {
-            return self.text("service_reference").to_string();
-        }
         self.graph.display(&self.obj).unwrap_or_default()
     }
 }
@@ -358,6 +395,9 @@ pub fn as_item(v: &Value) -> Option<&Item> {
 }
 
 pub fn as_set(v: &Value) -> Option<&Set> {
+    if let Some(lazy) = v.downcast_object_ref::<Lazy>() {
+        return lazy.force().downcast_object_ref::<Set>();
+    }
     v.downcast_object_ref::<Set>()
 }
 
@@ -430,7 +470,10 @@ impl Lazy {
         Value::from_object(Lazy { compute: Box::new(compute), value: std::sync::OnceLock::new() })
     }
     fn get(&self) -> Value {
-        self.value.get_or_init(|| (self.compute)().unwrap_or_else(|e| Value::from(format!("<error: {e}>")))).clone()
+        self.force().clone()
+    }
+    fn force(&self) -> &Value {
+        self.value.get_or_init(|| (self.compute)().unwrap_or_else(|e| Value::from(format!("<error: {e}>"))))
     }
 }
 

@@ -41,7 +41,7 @@ macro_rules! migration {
 }
 
 /// Every migration, in the order they apply. Append only.
-pub static MIGRATIONS: &[Migration] = &[migration!("m0001_initial")];
+pub static MIGRATIONS: &[Migration] = &[migration!("m0001_initial"), migration!("m0002_arista_eos_type7")];
 
 /// Bring the database to the newest version. Concurrent first starts are
 /// safe: the whole run is one transaction that holds the database's write

@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod crud;
 mod filters;
+mod goldens;
 mod jobs;
 mod peeringdb;
 mod peers;
