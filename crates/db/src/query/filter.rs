@@ -313,7 +313,7 @@ async fn filter_condition<C: ConnectionTrait>(
             let (hops, leaf_model, col, kind) = resolve_path(model, path).ok_or("Unknown filter field.")?;
             // Relation filters name rows that must exist (PM answers 400 otherwise).
             if filter.lookups == Lookups::Rel && (!hops.is_empty() || is_fk_column(model, col)) {
-                check_exist(db, model, &hops, leaf_model, col, &kind, values).await?;
+                check_exist(db, leaf_model, col, &kind, values).await?;
             }
             // `nic` is `ic` negated, `n` is exact negated.
             let positive_lookup = match lookup {
@@ -341,23 +341,25 @@ fn is_fk_column(model: &Model, col: &str) -> bool {
     model.fields.iter().any(|f| f.is_fk() && f.column() == Some(col))
 }
 
-/// For relation filters: every named object must exist.
+/// For relation filters: every named object must exist among the objects the
+/// filter names (PM: a `ModelMultipleChoiceFilter` over the related model's
+/// whole queryset), never among the rows that happen to refer to them. A path
+/// ending at a foreign-key column (`ixp_connection.internet_exchange_point_id`)
+/// names rows of the FK target, so an IXP without connections is still valid.
 async fn check_exist<C: ConnectionTrait>(
     db: &C,
-    model: &'static Model,
-    hops: &[Hop],
     leaf: &'static Model,
     col: &'static str,
     kind: &Kind,
     values: &[&str],
 ) -> Result<(), String> {
-    let (table, col, kind) = if hops.is_empty() {
-        // `router_id` on the model itself: look in the FK target's ids.
-        let f = model.fields.iter().find(|f| f.column() == Some(col)).unwrap();
-        let Kind::Fk { to, .. } = f.kind else { return Ok(()) };
-        (registry::model(to).unwrap().table, "id", Kind::Int { min: 0, max: i64::MAX })
-    } else {
-        (leaf.table, col, *kind)
+    let fk_target = leaf.fields.iter().find(|f| f.column() == Some(col)).and_then(|f| match f.kind {
+        Kind::Fk { to, .. } => registry::model(to),
+        _ => None,
+    });
+    let (table, col, kind) = match fk_target {
+        Some(target) => (target.table, "id", Kind::Int { min: 0, max: i64::MAX }),
+        None => (leaf.table, col, *kind),
     };
     let wanted: Vec<&str> = values.iter().copied().filter(|v| *v != "null").collect();
     if wanted.is_empty() {

@@ -13,6 +13,7 @@ mod jobs;
 mod peeringdb;
 mod peers;
 mod peers_bench;
+mod pm_clients;
 mod render;
 mod rules;
 mod ui;
