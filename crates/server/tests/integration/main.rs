@@ -21,4 +21,5 @@ mod ui_bench;
 mod ui_browser;
 mod ui_jobs;
 pub mod ui_support;
+mod webhook_events;
 mod webhooks;

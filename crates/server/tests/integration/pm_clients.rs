@@ -52,7 +52,7 @@ both!(relation_filters_accept_objects_nothing_refers_to_yet, |backend| {
     b.page(&format!("/internet-exchanges/{ixp}/peering-sessions/")).await;
 });
 
-/// A client written against PM 1.10 lists, pages and filters as it always did.
+// A client written against PM 1.10 lists, pages and filters as it always did.
 both!(a_pm_client_session_gets_pm_answers, |backend| {
     let app = TestApp::new(backend).await;
     let fx = crate::crud::fixtures(&app).await;
@@ -125,7 +125,7 @@ both!(strict_filters_refuse_unknown_parameters, |backend| {
     app.get("/api/users/users/?tag=x").await.expect(400);
 });
 
-/// A token without `write_enabled` changes nothing, whatever the endpoint.
+// A token without `write_enabled` changes nothing, whatever the endpoint.
 both!(read_only_tokens_write_nothing, |backend| {
     let app = TestApp::new(backend).await;
     let fx = crate::crud::fixtures(&app).await;
