@@ -121,8 +121,10 @@ pub async fn matching_webhooks<C: ConnectionTrait>(db: &C, model: &'static Model
 
 /// Queue the webhook events of one write (spec §7.2) as one dispatch job in
 /// the writing transaction. Nothing is written when no enabled webhook
-/// listens. Deleted objects are serialized here (they are gone afterwards);
-/// pass them as `deleted` before deleting.
+/// listens. Every object is serialized here, as it is at this change (PM
+/// serializes at the end of the request): a later update or delete of the
+/// same object, even milliseconds later, never changes or drops this event.
+/// Deleted objects are passed before they are deleted.
 pub async fn queue_events(
     txn: &DatabaseTransaction,
     actor: &Actor<'_>,
@@ -136,9 +138,9 @@ pub async fn queue_events(
     if matching_webhooks(txn, model, event).await?.is_empty() {
         return Ok(());
     }
-    let mut objects = Vec::new();
-    if event == "delete" {
-        let cond = sea_query::Condition::all().add(Expr::col("id").is_in(ids.to_vec()));
+    let mut objects = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let cond = sea_query::Condition::all().add(Expr::col("id").is_in(chunk.to_vec()));
         let objs = crate::load::fetch(txn, model, cond, &[("id", false)], None, 0).await?;
         let mut cache = crate::object::Cache::default();
         crate::load::prepare(txn, &mut cache, model, objs.clone(), crate::load::Mode::Full).await?;
@@ -147,13 +149,18 @@ pub async fn queue_events(
             let r = crate::serialize::Render::new("", &cache, &secrets);
             objs.iter().map(|o| r.object(o, crate::load::Mode::Full)).collect()
         };
+        let mut snaps = change_snapshots(txn, &actor.request_id.to_string(), model, chunk).await?;
         for (o, data) in objs.iter().zip(data) {
-            let pre = crate::changelog::snapshot_stored(txn, o).await?;
-            objects.push(json!({"id": o.id, "data": data, "prechange": pre}));
+            let (pre, post) = if event == "delete" {
+                (crate::changelog::snapshot_stored(txn, o).await?, Json::Null)
+            } else {
+                snaps.remove(&o.id).unwrap_or((Json::Null, Json::Null))
+            };
+            objects.push(json!({"id": o.id, "data": data, "prechange": pre, "postchange": post}));
         }
-    } else {
-        objects = ids.iter().map(|id| json!({"id": id})).collect();
     }
+    // In the order the caller gave (a bulk write's order).
+    objects.sort_by_key(|o| ids.iter().position(|i| Some(*i) == o["id"].as_i64()));
     let payload = json!({
         "model": model.label(),
         "event": event,
@@ -172,6 +179,35 @@ pub async fn queue_events(
     job.serial_key = Some(format!("webhook-dispatch:{}", model.label()));
     insert_jobs(txn, &[job]).await?;
     Ok(())
+}
+
+/// Change-log snapshots of objects in this request so far: the first
+/// prechange and the last postchange of each (several changes in one request).
+async fn change_snapshots<C: ConnectionTrait>(
+    db: &C,
+    request_id: &str,
+    model: &'static Model,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, (Json, Json)>> {
+    let q = Query::select()
+        .columns(["changed_object_id", "prechange_data", "postchange_data"])
+        .from("core_objectchange")
+        .and_where(Expr::col("request_id").eq(request_id))
+        .and_where(Expr::col("changed_object_type_id").eq(registry::ct_id(model)))
+        .and_where(Expr::col("changed_object_id").is_in(ids.to_vec()))
+        .order_by("id", sea_query::Order::Asc)
+        .to_owned();
+    let json_at = |r: &sea_orm::QueryResult, i: usize| match r.try_get_by_index::<Option<String>>(i) {
+        Ok(Some(s)) => serde_json::from_str(&s).unwrap_or(Json::Null),
+        _ => Json::Null,
+    };
+    let mut out = std::collections::HashMap::new();
+    for r in db.query_all(&q).await? {
+        let Ok(id) = r.try_get_by_index::<i64>(0) else { continue };
+        let e = out.entry(id).or_insert((json_at(&r, 1), Json::Null));
+        e.1 = json_at(&r, 2);
+    }
+    Ok(out)
 }
 
 /// Python's `str(datetime)`: `2023-08-07 19:30:23.140019+00:00`.

@@ -42,7 +42,12 @@ pub struct Registry {
     handlers: HashMap<String, Handler>,
     /// Per job type, when not the engine's default (`PM_JOB_TIMEOUT_SECONDS`).
     timeouts: HashMap<String, std::time::Duration>,
+    /// Per job type, when retries follow their own schedule (webhooks).
+    backoffs: HashMap<String, Backoff>,
 }
+
+/// Delay before attempt `attempt + 1` of a job type, from the engine's config.
+pub type Backoff = fn(&EngineConfig, i64) -> std::time::Duration;
 
 impl Registry {
     pub fn new() -> Registry {
@@ -77,6 +82,18 @@ impl Registry {
 
     pub fn timeout(&self, name: &str, default: std::time::Duration) -> std::time::Duration {
         self.timeouts.get(name).copied().unwrap_or(default)
+    }
+
+    /// Retries of this job type wait `backoff(config, attempt)` instead of the engine's doubling.
+    pub fn set_backoff(&mut self, name: &str, backoff: Backoff) {
+        self.backoffs.insert(name.to_string(), backoff);
+    }
+
+    pub fn backoff(&self, name: &str, config: &EngineConfig, attempt: i64) -> std::time::Duration {
+        match self.backoffs.get(name) {
+            Some(f) => f(config, attempt),
+            None => config.backoff(attempt),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use hmac::{Hmac, Mac};
-use pm_db::load::{self, Mode};
+use pm_db::load;
 use pm_db::model::Model;
 use pm_db::object::{Obj, Val};
 use pm_db::registry;
@@ -14,13 +14,23 @@ use pm_db::webhooks::{DELIVER_JOB, DISPATCH_JOB, NewJob, conditions, insert_jobs
 use sea_query::{Condition, Expr, ExprTrait};
 use serde_json::{Map, Value as Json, json};
 
-use crate::{Failed, JobCtx, Registry, metrics, sql};
+use crate::{Failed, JobCtx, Registry, metrics};
 
 pub const USER_AGENT: &str = "PeeringManager/1.1";
 
 pub fn register(r: &mut Registry) {
     r.add(DISPATCH_JOB, dispatch);
     r.add(DELIVER_JOB, deliver);
+    r.set_backoff(DELIVER_JOB, delivery_backoff);
+}
+
+/// A receiver that is briefly down (a restart, a deploy) gets the event within
+/// seconds: retries start at one second (or the engine's base, if shorter),
+/// then back off fourfold (1 s, 4 s, 16 s, 64 s, …, at most an hour).
+pub fn delivery_backoff(config: &crate::EngineConfig, attempt: i64) -> std::time::Duration {
+    let first = config.retry_base.min(std::time::Duration::from_secs(1)).as_secs_f64();
+    let factor = 4f64.powi((attempt - 1).clamp(0, 10) as i32);
+    std::time::Duration::from_secs_f64((first * factor).min(3600.0))
 }
 
 fn webhook_model() -> &'static Model {
@@ -30,39 +40,6 @@ fn webhook_model() -> &'static Model {
 async fn load_webhooks(db: &pm_db::Db, ids: &[i64]) -> anyhow::Result<Vec<Obj>> {
     let cond = Condition::all().add(Expr::col("id").is_in(ids.to_vec()));
     Ok(load::fetch(&db.conn, webhook_model(), cond, &[("id", false)], None, 0).await?)
-}
-
-/// Latest snapshots of each object in this request (from the change log).
-async fn snapshots(
-    db: &pm_db::Db,
-    request_id: &str,
-    ct: i64,
-    ids: &[i64],
-) -> anyhow::Result<HashMap<i64, (Json, Json)>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let mut values: Vec<sea_orm::Value> = vec![request_id.to_string().into(), ct.into()];
-        values.extend(chunk.iter().map(|i| sea_orm::Value::from(*i)));
-        let rows = sql::query_all(
-            &db.conn,
-            &format!(
-                "SELECT changed_object_id, prechange_data, postchange_data FROM core_objectchange \
-                 WHERE request_id = ? AND changed_object_type_id = ? AND changed_object_id IN ({marks}) ORDER BY id"
-            ),
-            values,
-        )
-        .await?;
-        for r in rows {
-            let id: i64 = r.try_get_by_index(0).unwrap_or_default();
-            let pre = sql::json_col(&r, 1);
-            let post = sql::json_col(&r, 2);
-            // Several changes in one request: first prechange, last postchange.
-            let e = out.entry(id).or_insert((pre, Json::Null));
-            e.1 = post;
-        }
-    }
-    Ok(out)
 }
 
 /// `extras.webhook.dispatch`: payload from `pm_db::webhooks::queue_events`.
@@ -80,42 +57,19 @@ async fn dispatch(ctx: JobCtx) -> anyhow::Result<()> {
         return Ok(());
     }
     let ct = registry::ct_id(model);
-    let snaps = snapshots(&ctx.db, &request_id, ct, &ids).await?;
-    // Current representation of created / updated objects (deleted ones came with the event).
-    let mut data: HashMap<i64, Json> = HashMap::new();
-    if event == "delete" {
-        for o in &objects {
-            if let Some(id) = o["id"].as_i64() {
-                data.insert(id, o["data"].clone());
-            }
-        }
-    } else {
-        for chunk in ids.chunks(500) {
-            let cond = Condition::all().add(Expr::col("id").is_in(chunk.to_vec()));
-            let objs = load::fetch(&ctx.db.conn, model, cond, &[("id", false)], None, 0).await?;
-            let mut cache = pm_db::object::Cache::default();
-            load::prepare(&ctx.db.conn, &mut cache, model, objs.clone(), Mode::Full).await?;
-            let secrets = |_: &'static Model| false;
-            let r = pm_db::serialize::Render::new("", &cache, &secrets);
-            for o in &objs {
-                data.insert(o.id, r.object(o, Mode::Full));
-            }
-        }
-    }
     let wct = registry::ct_id(webhook_model());
     let mut jobs = Vec::new();
     let (mut skipped, mut gone) = (0, 0);
     for o in &objects {
         let Some(id) = o["id"].as_i64() else { continue };
-        let Some(d) = data.get(&id) else {
+        // The object as it was at this change, serialized in the writing
+        // transaction (never re-read: it may have changed or gone since).
+        let d = &o["data"];
+        if d.is_null() {
             gone += 1;
             continue;
-        };
-        let (pre, post) = match snaps.get(&id) {
-            Some((pre, post)) => (pre.clone(), post.clone()),
-            None if event == "delete" => (o["prechange"].clone(), Json::Null),
-            None => (Json::Null, Json::Null),
-        };
+        }
+        let (pre, post) = (o["prechange"].clone(), o["postchange"].clone());
         let mut context = Map::new();
         context.insert("event".into(), json!(event));
         context.insert("timestamp".into(), p["timestamp"].clone());
@@ -163,7 +117,7 @@ async fn dispatch(ctx: JobCtx) -> anyhow::Result<()> {
         ctx.info(&format!("{skipped} event(s) did not match the webhook conditions."));
     }
     if gone > 0 {
-        ctx.info(&format!("{gone} object(s) no longer exist; their events were dropped."));
+        ctx.warning(&format!("{gone} event(s) carried no object data (queued by an older version); not sent."));
     }
     ctx.success(&format!("Queued {n} delivery job(s)."));
     Ok(())

@@ -207,7 +207,7 @@ impl Worker {
             Err(e) => {
                 let failed = e.downcast_ref::<Failed>().is_some();
                 if job.attempts < job.max_attempts {
-                    let delay = self.config.backoff(job.attempts);
+                    let delay = self.registry.backoff(&job.name, &self.config, job.attempts);
                     s.log.add(
                         "main",
                         "warning",

@@ -39,6 +39,7 @@ impl Config {
                 login_required: env_bool("PM_LOGIN_REQUIRED", w.login_required),
                 trust_proxy_headers: env_bool("PM_TRUST_PROXY_HEADERS", w.trust_proxy_headers),
                 max_body_bytes: env_num("PM_MAX_BODY_BYTES", w.max_body_bytes),
+                strict_filters: env_bool("PM_STRICT_FILTERS", w.strict_filters),
             },
         }
     }

@@ -12,11 +12,18 @@ pub struct WebConfig {
     pub trust_proxy_headers: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Unknown list-filter parameters are a 400 instead of being ignored (PM ignores them).
+    pub strict_filters: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { login_required: true, trust_proxy_headers: false, max_body_bytes: 10 * 1024 * 1024 }
+        WebConfig {
+            login_required: true,
+            trust_proxy_headers: false,
+            max_body_bytes: 10 * 1024 * 1024,
+            strict_filters: false,
+        }
     }
 }
 

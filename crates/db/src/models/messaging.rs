@@ -18,7 +18,7 @@ pub static CONTACT_ROLE: Model = Model {
         f::ID,
         f::text("name", 100).required().unique("Contact role with this name already exists.").filter(Str),
         f::text("slug", 100).required().unique("Contact role with this slug already exists.").filter(Str),
-        f::DESCRIPTION_NOFILTER,
+        f::DESCRIPTION,
         f::LOCAL_CONTEXT_DATA_HIDDEN,
         f::TAGS,
         f::CREATED,

@@ -16,9 +16,9 @@ pub static BFD: Model = Model {
     ui: Some("/net/bfd/"),
     fields: &[
         f::ID,
-        f::text("name", 100).required().unique("BFD configuration with this name already exists."),
-        f::text("slug", 100).required().unique("BFD configuration with this slug already exists."),
-        f::DESCRIPTION_NOFILTER,
+        f::text("name", 100).required().unique("BFD configuration with this name already exists.").filter(Str),
+        f::text("slug", 100).required().unique("BFD configuration with this slug already exists.").filter(Str),
+        f::DESCRIPTION,
         f::int("minimum_transmit_interval", 1, 255_000).default(Init::Int(300)).filter(Num),
         f::int("minimum_receive_interval", 1, 255_000).default(Init::Int(300)).filter(Num),
         f::int("detection_multiplier", 1, 255).default(Init::Int(3)).filter(Num),

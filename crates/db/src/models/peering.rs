@@ -102,9 +102,9 @@ pub static BGP_GROUP: Model = Model {
     ui: Some("/bgp-groups/"),
     fields: &[
         f::ID,
-        f::text("name", 100).required().unique("BGP group with this name already exists."),
-        f::text("slug", 100).required().unique("BGP group with this slug already exists."),
-        f::DESCRIPTION_NOFILTER,
+        f::text("name", 100).required().unique("BGP group with this name already exists.").filter(Str),
+        f::text("slug", 100).required().unique("BGP group with this slug already exists.").filter(Str),
+        f::DESCRIPTION,
         f::choice("status", GROUP_STATUS, "enabled").obj(),
         f::m2m(
             "import_routing_policies",
@@ -153,9 +153,9 @@ pub static INTERNET_EXCHANGE: Model = Model {
         f::fk_id("peeringdb_ixlan", "peeringdb.ixlan", SetNull).null().label("PeeringDB IXLAN"),
         f::computed("peeringdb_prefixes", Computed::PeeringdbPrefixes),
         Field::new("ixapi_endpoint", Kind::Fk { to: "extras.ixapi", nested: true, on_delete: SetNull }).null(),
-        f::text("name", 100).required().unique("Internet exchange with this name already exists."),
-        f::text("slug", 100).required().unique("Internet exchange with this slug already exists."),
-        f::DESCRIPTION_NOFILTER,
+        f::text("name", 100).required().unique("Internet exchange with this name already exists.").filter(Str),
+        f::text("slug", 100).required().unique("Internet exchange with this slug already exists.").filter(Str),
+        f::DESCRIPTION,
         f::choice("status", GROUP_STATUS, "enabled").obj(),
         f::fk("local_autonomous_system", "peering.autonomoussystem", Cascade).null().required(),
         f::m2m(
@@ -432,9 +432,9 @@ pub static ROUTING_POLICY: Model = Model {
     ui: Some("/routing-policies/"),
     fields: &[
         f::ID,
-        f::text("name", 100).required().unique("Routing policy with this name already exists."),
-        f::text("slug", 100).required().unique("Routing policy with this slug already exists."),
-        f::DESCRIPTION_NOFILTER,
+        f::text("name", 100).required().unique("Routing policy with this name already exists.").filter(Str),
+        f::text("slug", 100).required().unique("Routing policy with this slug already exists.").filter(Str),
+        f::DESCRIPTION,
         f::choice("type", ROUTING_POLICY_TYPE, "import-policy").filter(Lookups::Off),
         f::int("weight", 0, 32767).default(Init::Int(0)).filter(Num),
         Field::new("address_family", Kind::IntChoice(IP_FAMILY)).default(Init::Int(0)).filter(Rel),

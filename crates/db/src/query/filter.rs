@@ -111,6 +111,16 @@ pub fn group(params: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
     out
 }
 
+/// Whether `key` means something to the model's filters (or shapes the
+/// response). PM ignores every other parameter; the API strips them first
+/// unless strict filtering is configured.
+pub fn is_known(model: &'static Model, key: &str) -> bool {
+    key == "q"
+        || RESERVED.contains(&key)
+        || (model.features.tags && (key == "tag" || key == "tag__n"))
+        || parse_key(model, key).is_some()
+}
+
 /// The condition selecting the rows `params` ask for.
 pub async fn condition<C: ConnectionTrait>(
     db: &C,
@@ -214,6 +224,13 @@ fn ilike(col: &'static str, pattern: String) -> Expr {
 /// A typed SQL value for a column, or the message DRF would give.
 pub fn parse_value(kind: &Kind, raw: &str) -> Result<sea_query::Value, String> {
     use sea_query::Value as V;
+    if let Kind::IntChoice(choices) = kind {
+        // A choice filter (PM's ChoiceFilter) accepts only the declared values.
+        return match raw.trim().parse::<i64>() {
+            Ok(i) if choices.iter().any(|(v, _)| *v == i) => Ok(V::BigInt(Some(i))),
+            _ => Err(format!("Select a valid choice. {raw} is not one of the available choices.")),
+        };
+    }
     if is_int_kind(kind) {
         return raw.trim().parse::<i64>().map(|i| V::BigInt(Some(i))).map_err(|_| "Enter a number.".into());
     }
@@ -313,7 +330,7 @@ async fn filter_condition<C: ConnectionTrait>(
             let (hops, leaf_model, col, kind) = resolve_path(model, path).ok_or("Unknown filter field.")?;
             // Relation filters name rows that must exist (PM answers 400 otherwise).
             if filter.lookups == Lookups::Rel && (!hops.is_empty() || is_fk_column(model, col)) {
-                check_exist(db, model, &hops, leaf_model, col, &kind, values).await?;
+                check_exist(db, leaf_model, col, &kind, values).await?;
             }
             // `nic` is `ic` negated, `n` is exact negated.
             let positive_lookup = match lookup {
@@ -341,23 +358,25 @@ fn is_fk_column(model: &Model, col: &str) -> bool {
     model.fields.iter().any(|f| f.is_fk() && f.column() == Some(col))
 }
 
-/// For relation filters: every named object must exist.
+/// For relation filters: every named object must exist among the objects the
+/// filter names (PM: a `ModelMultipleChoiceFilter` over the related model's
+/// whole queryset), never among the rows that happen to refer to them. A path
+/// ending at a foreign-key column (`ixp_connection.internet_exchange_point_id`)
+/// names rows of the FK target, so an IXP without connections is still valid.
 async fn check_exist<C: ConnectionTrait>(
     db: &C,
-    model: &'static Model,
-    hops: &[Hop],
     leaf: &'static Model,
     col: &'static str,
     kind: &Kind,
     values: &[&str],
 ) -> Result<(), String> {
-    let (table, col, kind) = if hops.is_empty() {
-        // `router_id` on the model itself: look in the FK target's ids.
-        let f = model.fields.iter().find(|f| f.column() == Some(col)).unwrap();
-        let Kind::Fk { to, .. } = f.kind else { return Ok(()) };
-        (registry::model(to).unwrap().table, "id", Kind::Int { min: 0, max: i64::MAX })
-    } else {
-        (leaf.table, col, *kind)
+    let fk_target = leaf.fields.iter().find(|f| f.column() == Some(col)).and_then(|f| match f.kind {
+        Kind::Fk { to, .. } => registry::model(to),
+        _ => None,
+    });
+    let (table, col, kind) = match fk_target {
+        Some(target) => (target.table, "id", Kind::Int { min: 0, max: i64::MAX }),
+        None => (leaf.table, col, *kind),
     };
     let wanted: Vec<&str> = values.iter().copied().filter(|v| *v != "null").collect();
     if wanted.is_empty() {
@@ -427,12 +446,16 @@ fn custom_condition(model: &'static Model, c: CustomFilter, values: &[&str]) -> 
     let first = values.first().copied().unwrap_or("");
     let mut any = Condition::any();
     match c {
+        // PM's NumberFilter: any number is valid, only 4 and 6 narrow the list.
         CustomFilter::AddressFamily(col) => {
             for v in values {
-                any = any.add(match v.trim() {
-                    "4" => Expr::col(col).not_like("%:%"),
-                    "6" => Expr::col(col).like("%:%"),
-                    _ => return Err(format!("Select a valid choice. {v} is not one of the available choices.")),
+                let n = v.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or("Enter a number.")?;
+                any = any.add(if n == 4.0 {
+                    Expr::col(col).not_like("%:%")
+                } else if n == 6.0 {
+                    Expr::col(col).like("%:%")
+                } else {
+                    Expr::cust("1 = 1")
                 });
             }
         }
@@ -459,6 +482,10 @@ fn custom_condition(model: &'static Model, c: CustomFilter, values: &[&str]) -> 
             any = any.add(if want { Expr::cust(predicate) } else { Expr::cust(format!("NOT ({predicate})")) });
         }
         CustomFilter::RoutingPolicyType => {
+            let choices = crate::choices::ROUTING_POLICY_TYPE;
+            if let Some(bad) = values.iter().find(|v| !choices.iter().any(|c| c.value == **v)) {
+                return Err(format!("Select a valid choice. {bad} is not one of the available choices."));
+            }
             let mut types: Vec<String> = values.iter().map(|s| s.to_string()).collect();
             types.push("import-export-policy".into());
             any = any.add(Expr::col("type").is_in(types));

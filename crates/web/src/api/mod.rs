@@ -10,13 +10,16 @@ pub mod resource;
 pub mod userpref;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use pm_db::registry;
 use serde_json::{Map, Value as Json, json};
 
+use crate::auth::Principal;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const API_VERSION: &str = "1.10";
@@ -30,11 +33,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/userpref/", get(userpref::get).patch(userpref::patch))
         .route(
             "/api/devices/routers/{id}/configuration/",
-            get(render::router_configuration).post(render::router_configuration),
+            get(render::router_configuration)
+                .post(render::router_configuration)
+                .route_layer(axum::middleware::from_fn(queues_job)),
         )
         .route("/api/render/preview/", axum::routing::post(render::preview))
         .route("/api/peering/autonomous-systems/{id}/generate-email/", axum::routing::post(render::generate_email))
-        .route("/api/extras/export-templates/{id}/render/", get(render::export_render))
+        .route(
+            "/api/extras/export-templates/{id}/render/",
+            get(render::export_render).route_layer(axum::middleware::from_fn(queues_job)),
+        )
         .route("/api/extras/export-templates/{id}/render-synchronous/", get(render::export_render_synchronous))
         // the PeeringDB cache at work (crates/web/src/api/peers.rs)
         .route("/api/peering/internet-exchanges/{id}/available-peers/", get(peers::available_peers))
@@ -64,6 +72,35 @@ pub fn router() -> Router<AppState> {
         .route("/api/{app}/{endpoint}/", any(resource::collection))
         .route("/api/{app}/{endpoint}/{id}/", any(resource::detail))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/schema/")))
+        .layer(axum::middleware::from_fn(token_scope))
+}
+
+/// A token without `write_enabled` as its principal (sessions may write).
+fn read_only_token(req: &Request) -> bool {
+    req.extensions().get::<Principal>().is_some_and(|p| p.user.is_some() && !p.write_enabled)
+}
+
+fn no_write_permission() -> Response {
+    ApiError(pm_db::AppError::PermissionDenied("This token does not have write permission.".into())).into_response()
+}
+
+/// A read-only token changes nothing: every unsafe method is refused
+/// before any handler runs, so no endpoint can forget the check.
+async fn token_scope(req: Request, next: Next) -> Response {
+    if read_only_token(&req) && !req.method().is_safe() {
+        return no_write_permission();
+    }
+    next.run(req).await
+}
+
+/// Endpoints that queue a job even on GET (as PM's do): queuing is a write.
+/// `?raw` renders in the request and queues nothing, so it stays a read.
+async fn queues_job(req: Request, next: Next) -> Response {
+    let raw = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some("raw")));
+    if read_only_token(&req) && !raw {
+        return no_write_permission();
+    }
+    next.run(req).await
 }
 
 async fn root(headers: HeaderMap) -> Response {

@@ -108,35 +108,66 @@ pub async fn read_json(state: &AppState, body: Body) -> ApiResult<Json> {
     serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("JSON parse error - {e}")).into())
 }
 
-/// `limit`/`offset` as Peering Manager reads them; out-of-range values are an error here.
+/// `limit`/`offset` as Peering Manager reads them: a limit that is not a
+/// positive integer falls back to the default, one above the maximum is
+/// clamped (0 means the maximum), an offset that is not a positive integer
+/// is 0. Only an offset no database can seek to (beyond a 64-bit integer)
+/// is an error.
 fn paging(state: &AppState, shape: &Shape) -> ApiResult<(u64, u64)> {
     let max = state.settings.max_page_size;
-    let limit = match shape.get("limit") {
-        None | Some("") => state.settings.paginate_count,
-        Some(v) => match v.parse::<u64>() {
-            Ok(0) => max,
-            Ok(n) if n > max => {
-                return Err(ApiError(AppError::Validation(FieldErrors::single(
-                    "limit",
-                    format!("Ensure this value is less than or equal to {max}."),
-                ))));
+    let default = state.settings.paginate_count;
+    let limit = match shape.get("limit").map(|v| v.trim().parse::<i64>()) {
+        Some(Ok(0)) if max > 0 => max,
+        Some(Ok(n)) if n > 0 => {
+            if max > 0 {
+                (n as u64).min(max)
+            } else {
+                n as u64
             }
-            Ok(n) => n,
-            Err(_) => {
-                return Err(ApiError(AppError::Validation(FieldErrors::single(
-                    "limit",
-                    "A valid positive integer is required.",
-                ))));
-            }
-        },
+        }
+        _ => default,
     };
-    let offset = match shape.get("offset") {
-        None | Some("") => 0,
-        Some(v) => v.parse::<u64>().map_err(|_| {
-            ApiError(AppError::Validation(FieldErrors::single("offset", "A valid positive integer is required.")))
-        })?,
+    let offset = match shape.get("offset").map(str::trim) {
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse::<i64>().map_err(|_| {
+            ApiError(AppError::Validation(FieldErrors::single(
+                "offset",
+                format!("Ensure this value is less than or equal to {}.", i64::MAX),
+            )))
+        })? as u64,
+        _ => 0,
     };
     Ok((limit, offset))
+}
+
+/// Drop query parameters the model does not know, as PM does, and say which
+/// (`X-PM-Ignored-Parameters`) so a typo is still visible. With
+/// `PM_STRICT_FILTERS` they stay and the filter engine refuses them (400).
+pub fn ignore_unknown(state: &AppState, model: &'static Model, shape: &mut Shape) -> Vec<String> {
+    if state.config.strict_filters {
+        return Vec::new();
+    }
+    let mut ignored: Vec<String> = Vec::new();
+    shape.params.retain(|(k, _)| {
+        let known = pm_db::query::filter::is_known(model, k);
+        if !known && !ignored.contains(k) {
+            ignored.push(k.clone());
+        }
+        known
+    });
+    ignored
+}
+
+/// The response header naming the parameters that were ignored.
+pub const IGNORED_HEADER: &str = "x-pm-ignored-parameters";
+
+pub fn with_ignored(mut resp: Response, ignored: &[String]) -> Response {
+    if !ignored.is_empty() {
+        let value = ignored.iter().map(|k| k.escape_default().to_string()).collect::<Vec<_>>().join(", ");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(IGNORED_HEADER, v);
+        }
+    }
+    resp
 }
 
 fn page_url(base: &str, uri: &Uri, limit: u64, offset: Option<u64>) -> String {
@@ -160,11 +191,12 @@ pub async fn collection(
     body: Body,
 ) -> ApiResult<Response> {
     let model = model_for(&app, &endpoint)?;
-    let shape = Shape::from_uri(&uri)?;
+    let mut shape = Shape::from_uri(&uri)?;
     let base = base_url(&headers);
     match method {
         Method::GET | Method::HEAD => {
             check_read(&state, &p)?;
+            let ignored = ignore_unknown(&state, model, &mut shape);
             let (limit, offset) = paging(&state, &shape)?;
             let page = ops::list(&state.db, &p.perms, model, &shape.params, Some(limit), offset, shape.mode).await?;
             let count = page.count as u64;
@@ -174,8 +206,8 @@ pub async fn collection(
                 page_url(&base, &uri, limit, (prev > 0).then_some(prev))
             });
             let results = render(&p, &base, &page.cache, &page.objs, &shape);
-            Ok(axum::Json(json!({"count": count, "next": next, "previous": previous, "results": results}))
-                .into_response())
+            let body = json!({"count": count, "next": next, "previous": previous, "results": results});
+            Ok(with_ignored(axum::Json(body).into_response(), &ignored))
         }
         Method::POST => {
             check_write(&p)?;
