@@ -14,6 +14,7 @@ mod peeringdb;
 mod peers;
 mod peers_bench;
 mod render;
+mod render_security;
 mod rules;
 mod ui;
 mod ui_bench;
