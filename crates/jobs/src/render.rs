@@ -25,10 +25,16 @@ fn template_failure(ctx: &JobCtx, e: RenderError) -> anyhow::Error {
     anyhow::anyhow!(e.to_string())
 }
 
+/// A render job sees what the user who queued it may view.
+async fn queued_by(ctx: &JobCtx) -> anyhow::Result<pm_render::Viewer> {
+    Ok(pm_render::Viewer::of_job(&ctx.db, ctx.user_id).await?)
+}
+
 async fn render_configuration(ctx: JobCtx) -> anyhow::Result<()> {
     let id = ctx.object_id.ok_or_else(|| anyhow::anyhow!("The job names no router."))?;
     ctx.info("Rendering router configuration.");
-    let rendered = pm_render::render_router(&ctx.db, id, None).await.map_err(|e| template_failure(&ctx, e))?;
+    let viewer = queued_by(&ctx).await?;
+    let rendered = pm_render::render_router_as(&ctx.db, &viewer, id, None).await.map_err(|e| template_failure(&ctx, e))?;
     let text = rendered.map(|r| r.text).unwrap_or_default();
     if text.is_empty() {
         ctx.info("No configuration (or empty) generated.");
@@ -42,7 +48,8 @@ async fn render_configuration(ctx: JobCtx) -> anyhow::Result<()> {
 async fn render_export(ctx: JobCtx) -> anyhow::Result<()> {
     let id = ctx.object_id.ok_or_else(|| anyhow::anyhow!("The job names no export template."))?;
     ctx.info("Rendering export template.");
-    let text = pm_render::render_export(&ctx.db, id).await.map_err(|e| template_failure(&ctx, e))?;
+    let viewer = queued_by(&ctx).await?;
+    let text = pm_render::render_export(&ctx.db, &viewer, id).await.map_err(|e| template_failure(&ctx, e))?;
     ctx.output(&text);
     ctx.success("Export template rendered.");
     Ok(())

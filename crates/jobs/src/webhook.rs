@@ -187,20 +187,14 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Render a webhook template with the event context (Jinja2, spec §7.4).
-async fn render(db: &pm_db::Db, name: &str, source: &str, context: &Json) -> Result<String, String> {
+/// Render a webhook template with the event context (Jinja2, spec §7.4), as
+/// the user whose change fired it (what it includes is limited to their view).
+async fn render(ctx: &JobCtx, name: &str, source: &str, context: &Json) -> Result<String, String> {
     if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
         return Ok(source.to_string());
     }
-    let (db, name, source, context) = (db.clone(), name.to_string(), source.to_string(), context.clone());
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let graph = pm_render::graph::Graph::new(db, handle);
-        let value = minijinja::Value::from(minijinja::value::Serde(&context));
-        pm_render::env::render_in(&graph, &name, &source, false, false, value).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+    let viewer = pm_render::Viewer::of_job(&ctx.db, ctx.user_id).await.map_err(|e| e.to_string())?;
+    pm_render::render_text(&ctx.db, &viewer, name, source, context).await.map_err(|e| e.to_string())
 }
 
 type ClientKey = (bool, Option<String>);
@@ -243,14 +237,14 @@ async fn deliver(ctx: JobCtx) -> anyhow::Result<()> {
         return Ok(());
     };
     let name = hook.text("name").to_string();
-    let url = render(&ctx.db, "payload_url", hook.text("payload_url"), &context)
+    let url = render(&ctx, "payload_url", hook.text("payload_url"), &context)
         .await
         .map_err(|e| Failed(format!("URL template: {e}")))?;
     let mut headers: Vec<(String, String)> = vec![
         ("User-Agent".into(), USER_AGENT.into()),
         ("Content-Type".into(), hook.text("http_content_type").to_string()),
     ];
-    let extra = render(&ctx.db, "additional_headers", hook.text("additional_headers"), &context)
+    let extra = render(&ctx, "additional_headers", hook.text("additional_headers"), &context)
         .await
         .map_err(|e| Failed(format!("Headers template: {e}")))?;
     for line in extra.lines().filter(|l| !l.trim().is_empty()) {
@@ -262,7 +256,7 @@ async fn deliver(ctx: JobCtx) -> anyhow::Result<()> {
     let body = if hook.text("body_template").trim().is_empty() {
         python_json(&context)
     } else {
-        render(&ctx.db, "body_template", hook.text("body_template"), &context)
+        render(&ctx, "body_template", hook.text("body_template"), &context)
             .await
             .map_err(|e| Failed(format!("Body template: {e}")))?
     };

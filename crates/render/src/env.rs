@@ -44,9 +44,48 @@ fn prepare_source(source: &str, trim: bool) -> String {
     rewrite_mutable_lists(&rewrite_include_tags(&source))
 }
 
+/// Separates an included template's name from the name of what included it:
+/// every include is named by its whole chain (`child␁parent␁…␁top`), so the
+/// loader sees the chain however deep and across environments (an included
+/// export template renders in an environment of its own).
+pub const CHAIN: char = '\u{1}';
+
+/// `a -> b -> c` from a chained name (outermost first).
+fn chain_text(name: &str) -> String {
+    let mut parts: Vec<&str> = name.split(CHAIN).collect();
+    parts.reverse();
+    parts.join(" -> ")
+}
+
+/// A template's own name, without the chain that included it.
+pub fn base_name(name: &str) -> &str {
+    name.split(CHAIN).next().unwrap_or(name)
+}
+
+/// Refuse an include that loops or nests too deep (one limit for every kind).
+fn check_chain(name: &str) -> Result<(), Error> {
+    let mut parts = name.split(CHAIN);
+    let base = parts.next().unwrap_or("");
+    let mut depth = 0;
+    for p in parts {
+        depth += 1;
+        if p == base {
+            return Err(Error::new(ErrorKind::InvalidOperation, format!("include loop: {}", chain_text(name))));
+        }
+    }
+    if depth > crate::limits::MAX_INCLUDE_DEPTH {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("includes nested deeper than {} levels: {}", crate::limits::MAX_INCLUDE_DEPTH, chain_text(name)),
+        ));
+    }
+    Ok(())
+}
+
 /// Resolve `<kind>::<name or id>` from the database.
 fn load(graph: &Arc<Graph>, name: &str, trim: bool) -> Result<Option<String>, Error> {
-    let Some((kind, ident)) = name.split_once("::") else { return Ok(None) };
+    check_chain(name)?;
+    let Some((kind, ident)) = base_name(name).split_once("::") else { return Ok(None) };
     let (label, attr) = match kind {
         "configuration" => ("devices.configuration", "template"),
         "email" => ("messaging.email", "template"),
@@ -70,6 +109,12 @@ fn load(graph: &Arc<Graph>, name: &str, trim: bool) -> Result<Option<String>, Er
                     .int("content_type")
                     .and_then(pm_db::registry::by_ct_id)
                     .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "export template has no content type"))?;
+                if !graph.viewer.may_view(target) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("you do not have permission to view {}", target.verbose_plural),
+                    ));
+                }
                 let ctx = crate::context::export(graph, target)?;
                 let out = render_in(graph, name, &source, false, false, ctx)
                     .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
@@ -149,6 +194,8 @@ pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<
     env.add_function("__mutable_list", || Value::from_object(crate::objects::MutList::default()));
     let g = graph.clone();
     env.set_loader(move |name| load(&g, name, trim));
+    env.set_path_join_callback(|name, parent| format!("{name}{CHAIN}{parent}").into());
+    env.set_fuel(Some(Ord::max(graph.budget.fuel_left(), 1)));
     env
 }
 
@@ -169,7 +216,23 @@ impl std::fmt::Display for TemplateError {
     }
 }
 
-fn describe(top: &str, e: &Error) -> TemplateError {
+/// Error text without the include chains inside template names.
+fn unchained(text: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new("\u{1}[^\"]*").unwrap()).replace_all(text, "").into_owned()
+}
+
+fn describe(graph: &Graph, top: &str, e: &Error) -> TemplateError {
+    let limit = graph.budget.stop_reason().or_else(|| {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(x) = cur {
+            if x.downcast_ref::<Error>().is_some_and(|me| me.kind() == ErrorKind::OutOfFuel) {
+                return Some(graph.budget.out_of_fuel());
+            }
+            cur = x.source();
+        }
+        None
+    });
     // The innermost error with a location is the useful one (inside an include).
     let mut best = e;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -181,11 +244,12 @@ fn describe(top: &str, e: &Error) -> TemplateError {
         }
         cur = x.source();
     }
-    let message = match best.detail() {
-        Some(d) => format!("{}: {d}", best.kind()),
-        None => best.kind().to_string(),
+    let message = match (limit, best.detail()) {
+        (Some(l), _) => l,
+        (None, Some(d)) => unchained(&format!("{}: {d}", best.kind())),
+        (None, None) => best.kind().to_string(),
     };
-    TemplateError { template: best.name().unwrap_or(top).to_string(), line: best.line(), message }
+    TemplateError { template: base_name(best.name().unwrap_or(top)).to_string(), line: best.line(), message }
 }
 
 /// Render one template source with a context, in this graph.
@@ -197,8 +261,23 @@ pub fn render_in(
     lstrip: bool,
     ctx: Value,
 ) -> Result<String, TemplateError> {
+    // A template rendered for its own sake (not included) starts a fresh
+    // allowance of time and fuel; what it includes spends from it.
+    if !name.contains(CHAIN) {
+        graph.budget.restart();
+    }
     let env = environment(graph, trim, lstrip);
     let source = prepare_source(source, trim);
-    let tmpl = env.template_from_named_str(name, &source).map_err(|e| describe(name, &e))?;
-    tmpl.render(ctx).map_err(|e| describe(name, &e))
+    let tmpl = env.template_from_named_str(name, &source).map_err(|e| describe(graph, name, &e))?;
+    let mut out = crate::limits::Capped::new(&graph.budget);
+    let used = {
+        let captured = tmpl.render_captured_to(ctx, &mut out).map_err(|e| describe(graph, name, &e))?;
+        captured.state().fuel_levels().map(|(used, _)| used).unwrap_or(0)
+    };
+    graph.budget.spend_fuel(used);
+    String::from_utf8(out.out).map_err(|e| TemplateError {
+        template: base_name(name).to_string(),
+        line: None,
+        message: format!("output is not UTF-8: {e}"),
+    })
 }

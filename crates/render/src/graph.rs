@@ -17,6 +17,9 @@ use pm_db::{Db, registry};
 use sea_query::{Condition, Expr, ExprTrait};
 use serde_json::Value as Json;
 
+use crate::limits::{Budget, Limits};
+use crate::scope::Viewer;
+
 #[derive(Default)]
 struct Inner {
     objs: HashMap<(&'static str, i64), Arc<Obj>>,
@@ -36,6 +39,8 @@ struct Inner {
     whole: HashMap<&'static str, Vec<i64>>,
     /// (what, id) → value computed for every held row at once (`per_held`).
     memo: HashMap<(&'static str, i64), Option<i64>>,
+    /// (table, id) asked for but outside what the viewer may see.
+    hidden: HashSet<(&'static str, i64)>,
 }
 
 pub struct Graph {
@@ -44,6 +49,10 @@ pub struct Graph {
     inner: Mutex<Inner>,
     queries: AtomicUsize,
     pub settings: pm_db::Settings,
+    /// Whose permissions limit what the template reaches (scope.rs).
+    pub viewer: Viewer,
+    /// Time, fuel and output left to the render (limits.rs).
+    pub budget: Budget,
 }
 
 pub type GResult<T> = Result<T, minijinja::Error>;
@@ -53,14 +62,30 @@ pub fn db_error(e: impl std::fmt::Display) -> minijinja::Error {
 }
 
 impl Graph {
+    /// A graph that sees everything (the CLI, the system), with the default limits.
     pub fn new(db: Db, handle: tokio::runtime::Handle) -> Arc<Graph> {
+        Graph::for_viewer(db, handle, Viewer::System, Limits::current().clone())
+    }
+
+    pub fn for_viewer(db: Db, handle: tokio::runtime::Handle, viewer: Viewer, limits: Limits) -> Arc<Graph> {
         Arc::new(Graph {
             db,
             handle,
             inner: Mutex::new(Inner::default()),
             queries: AtomicUsize::new(0),
             settings: pm_db::Settings::default(),
+            viewer,
+            budget: Budget::new(limits),
         })
+    }
+
+    /// `ids` without those known to be outside the viewer's view.
+    pub fn drop_hidden(&self, model: &'static Model, mut ids: Vec<i64>) -> Vec<i64> {
+        let inner = self.inner.lock().unwrap();
+        if !inner.hidden.is_empty() {
+            ids.retain(|i| !inner.hidden.contains(&(model.table, *i)));
+        }
+        ids
     }
 
     /// SQL statements issued so far (the benchmark and tests watch this).
@@ -68,13 +93,33 @@ impl Graph {
         self.queries.load(Ordering::Relaxed)
     }
 
+    /// Every row a template sees comes through here: limited to the viewer's
+    /// view constraints (in the same batched query), secrets blanked.
     fn fetch(&self, model: &'static Model, cond: Condition) -> GResult<Vec<Obj>> {
+        self.budget.check()?;
+        let cond = match self.viewer.rows(model) {
+            None => cond,
+            Some(None) => return Ok(vec![]),
+            Some(Some(scope)) => Condition::all().add(cond).add(scope),
+        };
         self.queries.fetch_add(1, Ordering::Relaxed);
         let ordering = pm_db::query::filter::ordering(model, None).map_err(db_error)?;
-        self.handle.block_on(load::fetch(&self.db.conn, model, cond, &ordering, None, 0)).map_err(db_error)
+        let mut objs =
+            self.handle.block_on(load::fetch(&self.db.conn, model, cond, &ordering, None, 0)).map_err(db_error)?;
+        if !self.viewer.sees_secrets(model) {
+            for f in model.fields.iter().filter(|f| f.secret) {
+                for o in &mut objs {
+                    if !o.get(f.name).is_null() {
+                        o.set(f.name, pm_db::object::Val::Text(String::new()));
+                    }
+                }
+            }
+        }
+        Ok(objs)
     }
 
     pub fn block_on<T>(&self, f: impl std::future::Future<Output = Result<T, pm_db::AppError>>) -> GResult<T> {
+        self.budget.check()?;
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.handle.block_on(f).map_err(db_error)
     }
@@ -104,13 +149,25 @@ impl Graph {
     pub fn ensure(&self, model: &'static Model, ids: &[i64]) -> GResult<()> {
         let missing: Vec<i64> = {
             let inner = self.inner.lock().unwrap();
-            ids.iter().copied().filter(|id| !inner.objs.contains_key(&(model.table, *id))).collect()
+            ids.iter()
+                .copied()
+                .filter(|id| {
+                    !inner.objs.contains_key(&(model.table, *id)) && !inner.hidden.contains(&(model.table, *id))
+                })
+                .collect()
         };
         if missing.is_empty() {
             return Ok(());
         }
-        let objs = self.fetch(model, Condition::all().add(Expr::col((model.table, "id")).is_in(missing)))?;
-        Self::remember(&mut self.inner.lock().unwrap(), objs);
+        let objs = self.fetch(model, Condition::all().add(Expr::col((model.table, "id")).is_in(missing.clone())))?;
+        let mut inner = self.inner.lock().unwrap();
+        Self::remember(&mut inner, objs);
+        // Rows that exist but the viewer may not see are asked for once only.
+        for id in missing {
+            if !inner.objs.contains_key(&(model.table, id)) {
+                inner.hidden.insert((model.table, id));
+            }
+        }
         Ok(())
     }
 
@@ -200,7 +257,9 @@ impl Graph {
                     ids.iter()
                         .filter_map(|i| inner.objs.get(&(obj.model.table, *i)))
                         .filter_map(|o| o.int(field))
-                        .filter(|t| !inner.objs.contains_key(&(target.table, *t)))
+                        .filter(|t| {
+                            !inner.objs.contains_key(&(target.table, *t)) && !inner.hidden.contains(&(target.table, *t))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -251,6 +310,7 @@ impl Graph {
             })
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
+        self.budget.check()?;
         self.queries.fetch_add(1, Ordering::Relaxed);
         let backend = self.db.backend();
         let rows = self
@@ -282,6 +342,7 @@ impl Graph {
         for id in &ids {
             for (fi, (table, _, _, m)) in fields.iter().enumerate() {
                 let mut t = links.remove(&(fi, *id)).unwrap_or_default();
+                t.retain(|x| inner.objs.contains_key(&(m.table, *x)));
                 if let Some(order) = orders.get(m.table) {
                     t.sort_by_key(|x| order.get(x).copied().unwrap_or(usize::MAX));
                 }
@@ -329,7 +390,8 @@ impl Graph {
         let tag = registry::model("extras.tag").unwrap();
         if !self.is_loaded("tags", obj.model, obj.id) {
             let ids = self.pending("tags", obj.model, obj.id);
-            self.all(tag)?;
+            let all = self.all(tag)?;
+            let visible: HashSet<i64> = all.iter().copied().collect();
             let ct = registry::ct_id(obj.model);
             let q = sea_query::Query::select()
                 .columns(["object_id", "tag_id"])
@@ -339,6 +401,7 @@ impl Graph {
                 // Tags come in the order they were attached, as in Peering Manager.
                 .order_by("id", sea_query::Order::Asc)
                 .to_owned();
+            self.budget.check()?;
             self.queries.fetch_add(1, Ordering::Relaxed);
             let rows = self
                 .handle
@@ -355,7 +418,9 @@ impl Graph {
             for r in rows {
                 let (o, t): (i64, i64) =
                     (r.try_get_by_index(0).map_err(db_error)?, r.try_get_by_index(1).map_err(db_error)?);
-                inner.tags.entry((obj.model.table, o)).or_default().push(t);
+                if visible.contains(&t) {
+                    inner.tags.entry((obj.model.table, o)).or_default().push(t);
+                }
             }
         }
         Ok(self.inner.lock().unwrap().tags.get(&(obj.model.table, obj.id)).cloned().unwrap_or_default())

@@ -7,6 +7,7 @@ pub mod env;
 pub mod filters;
 pub mod graph;
 pub mod ip;
+pub mod limits;
 pub mod lookup;
 pub mod macros;
 pub mod methods;
@@ -15,6 +16,7 @@ pub mod order;
 pub mod peeringdb;
 pub mod preview;
 pub mod whitespace;
+pub mod scope;
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use sea_query::{Condition, Expr, ExprTrait};
 pub use env::TemplateError;
 use graph::Graph;
 use objects::model;
+pub use scope::Viewer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -31,6 +34,9 @@ pub enum RenderError {
     NotFound(String),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The viewer may not use this template (an export of a model they may not view).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -54,22 +60,57 @@ pub struct Source {
     pub lstrip: bool,
 }
 
+/// Run a render on the blocking pool, as `viewer`, within the render limits:
+/// it waits for one of `PM_RENDER_CONCURRENCY` slots, and stops (at its next
+/// output, query or include) when its caller stops waiting for it.
 async fn blocking<T: Send + 'static>(
     db: &Db,
+    viewer: &Viewer,
     f: impl FnOnce(Arc<Graph>) -> Result<T, RenderError> + Send + 'static,
 ) -> Result<T, RenderError> {
-    let graph = Graph::new(db.clone(), tokio::runtime::Handle::current());
-    tokio::task::spawn_blocking(move || f(graph)).await.map_err(|e| RenderError::Internal(e.to_string()))?
+    let limits = limits::Limits::current().clone();
+    let permit = match tokio::time::timeout(limits.timeout, limits::slots().clone().acquire_owned()).await {
+        Ok(p) => p.map_err(|e| RenderError::Internal(e.to_string()))?,
+        Err(_) => {
+            return Err(RenderError::Template(TemplateError {
+                template: String::new(),
+                line: None,
+                message: format!(
+                    "the server is busy with {} other renders; try again later (PM_RENDER_CONCURRENCY)",
+                    limits.concurrency
+                ),
+            }));
+        }
+    };
+    let graph = Graph::for_viewer(db.clone(), tokio::runtime::Handle::current(), viewer.clone(), limits);
+    let _cancel = limits::CancelOnDrop(graph.budget.cancel_flag());
+    tokio::task::spawn_blocking(move || {
+        // The slot is held until the render really ends, not when its caller leaves.
+        let _permit = permit;
+        f(graph)
+    })
+    .await
+    .map_err(|e| RenderError::Internal(e.to_string()))?
 }
 
 fn missing(what: &str) -> RenderError {
     RenderError::NotFound(what.to_string())
 }
 
-/// Render a router's configuration (its own template, or `source`).
-/// `Ok(None)` when the router has no configuration template.
+/// Render a router's configuration (its own template, or `source`) as the
+/// system (CLI). `Ok(None)` when the router has no configuration template.
 pub async fn render_router(db: &Db, router_id: i64, source: Option<Source>) -> Result<Option<Rendered>, RenderError> {
-    blocking(db, move |graph| render_in_graph(&graph, router_id, source)).await
+    render_router_as(db, &Viewer::System, router_id, source).await
+}
+
+/// [`render_router`] seeing only what `viewer` may view.
+pub async fn render_router_as(
+    db: &Db,
+    viewer: &Viewer,
+    router_id: i64,
+    source: Option<Source>,
+) -> Result<Option<Rendered>, RenderError> {
+    blocking(db, viewer, move |graph| render_in_graph(&graph, router_id, source)).await
 }
 
 /// Render several routers against one graph: what they share (IXPs, ASes,
@@ -79,7 +120,7 @@ pub async fn render_routers(
     router_ids: Vec<i64>,
     source: Option<Source>,
 ) -> Result<Vec<(i64, Result<Option<Rendered>, RenderError>)>, RenderError> {
-    blocking(db, move |graph| {
+    blocking(db, &Viewer::System, move |graph| {
         Ok(router_ids.into_iter().map(|id| (id, render_in_graph(&graph, id, source.clone()))).collect())
     })
     .await
@@ -120,29 +161,36 @@ fn render_in_graph(
     }
 }
 
-/// Render an e-mail template for an AS: (subject, body).
-pub async fn render_email(db: &Db, email_id: i64, as_id: i64) -> Result<(String, String), RenderError> {
-    render_email_in(db, email_id, move |graph| context::autonomous_system_email(graph, as_id)).await
+/// Render an e-mail template for an AS, as `viewer`: (subject, body).
+pub async fn render_email(
+    db: &Db,
+    viewer: &Viewer,
+    email_id: i64,
+    as_id: i64,
+) -> Result<(String, String), RenderError> {
+    render_email_in(db, viewer, email_id, move |graph| context::autonomous_system_email(graph, as_id)).await
 }
 
 /// Render an e-mail template for a PeeringDB network, from a local AS: (subject, body).
 pub async fn render_network_email(
     db: &Db,
+    viewer: &Viewer,
     email_id: i64,
     as_id: i64,
     network_id: i64,
 ) -> Result<(String, String), RenderError> {
-    render_email_in(db, email_id, move |graph| context::network_email(graph, as_id, network_id)).await
+    render_email_in(db, viewer, email_id, move |graph| context::network_email(graph, as_id, network_id)).await
 }
 
 /// Subject and body of an e-mail template in the context `ctx` builds
 /// (a missing object there is a 404, like a missing e-mail).
 async fn render_email_in(
     db: &Db,
+    viewer: &Viewer,
     email_id: i64,
     ctx: impl FnOnce(&Arc<Graph>) -> Result<minijinja::Value, minijinja::Error> + Send + 'static,
 ) -> Result<(String, String), RenderError> {
-    blocking(db, move |graph| {
+    blocking(db, viewer, move |graph| {
         let email = graph
             .get(model("messaging.email"), email_id)
             .map_err(|e| RenderError::Internal(e.to_string()))?
@@ -157,9 +205,9 @@ async fn render_email_in(
     .await
 }
 
-/// Render an export template over every object of its type.
-pub async fn render_export(db: &Db, export_id: i64) -> Result<String, RenderError> {
-    blocking(db, move |graph| {
+/// Render an export template over every object of its type `viewer` may view.
+pub async fn render_export(db: &Db, viewer: &Viewer, export_id: i64) -> Result<String, RenderError> {
+    blocking(db, viewer, move |graph| {
         let tpl = graph
             .get(model("extras.exporttemplate"), export_id)
             .map_err(|e| RenderError::Internal(e.to_string()))?
@@ -168,6 +216,7 @@ pub async fn render_export(db: &Db, export_id: i64) -> Result<String, RenderErro
             .int("content_type")
             .and_then(pm_db::registry::by_ct_id)
             .ok_or_else(|| RenderError::Internal("export template without content type".into()))?;
+        export_allowed(&graph.viewer, target)?;
         let ctx = context::export(&graph, target).map_err(|e| RenderError::Internal(e.to_string()))?;
         let name = format!("exporttemplate::{}", tpl.text("name"));
         Ok(env::render_in(
@@ -178,6 +227,32 @@ pub async fn render_export(db: &Db, export_id: i64) -> Result<String, RenderErro
             tpl.bool("jinja2_lstrip"),
             ctx,
         )?)
+    })
+    .await
+}
+
+/// An export template renders only for those who may view its model.
+pub fn export_allowed(viewer: &Viewer, target: &'static pm_db::model::Model) -> Result<(), RenderError> {
+    if viewer.may_view(target) {
+        Ok(())
+    } else {
+        Err(RenderError::Forbidden(format!("You do not have permission to view {}.", target.verbose_plural)))
+    }
+}
+
+/// Render webhook text (URL, headers, body) with the event's context, as the
+/// user whose change fired it.
+pub async fn render_text(
+    db: &Db,
+    viewer: &Viewer,
+    name: &str,
+    source: &str,
+    context: &serde_json::Value,
+) -> Result<String, RenderError> {
+    let (name, source, context) = (name.to_string(), source.to_string(), context.clone());
+    blocking(db, viewer, move |graph| {
+        let value = minijinja::Value::from(minijinja::value::Serde(&context));
+        Ok(env::render_in(&graph, &name, &source, false, false, value)?)
     })
     .await
 }

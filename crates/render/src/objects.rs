@@ -47,7 +47,8 @@ pub fn item(graph: &Arc<Graph>, obj: Arc<Obj>) -> Value {
 }
 
 pub fn set(graph: &Arc<Graph>, model: &'static Model, ids: Vec<i64>) -> Value {
-    Value::from_object(Set { graph: graph.clone(), model, ids })
+    // Rows the viewer may not see are not in any set (nor its count).
+    Value::from_object(Set { graph: graph.clone(), model, ids: graph.drop_hidden(model, ids) })
 }
 
 pub fn model(label: &str) -> &'static Model {

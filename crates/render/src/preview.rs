@@ -9,7 +9,7 @@ use pm_db::model::Model;
 
 use crate::graph::Graph;
 use crate::objects::{Item, Lazy, Set, model, set};
-use crate::{RenderError, Source, TemplateError, blocking, context, env};
+use crate::{RenderError, Source, TemplateError, Viewer, blocking, context, env};
 
 /// What a template is rendered against.
 #[derive(Debug, Clone)]
@@ -81,21 +81,24 @@ fn context_for(graph: &Arc<Graph>, target: &Target) -> Result<Value, RenderError
             context::autonomous_system_email(graph, *id).map_err(|e| RenderError::NotFound(e.to_string()))
         }
         Target::Export(m, ids) => {
+            crate::export_allowed(&graph.viewer, m)?;
             graph.ensure(m, ids).map_err(|e| RenderError::Internal(e.to_string()))?;
-            let ids = graph.sorted(m, ids.clone()).map_err(|e| RenderError::Internal(e.to_string()))?;
+            let ids = graph.drop_hidden(m, ids.clone());
+            let ids = graph.sorted(m, ids).map_err(|e| RenderError::Internal(e.to_string()))?;
             Ok(minijinja::context! { dataset => set(graph, m, ids) })
         }
     }
 }
 
-/// Render `source` (and an e-mail `subject`) against `target`. Reads only.
+/// Render `source` (and an e-mail `subject`) against `target`, as `viewer`. Reads only.
 pub async fn preview(
     db: &pm_db::Db,
+    viewer: &Viewer,
     target: Target,
     source: Source,
     subject: Option<String>,
 ) -> Result<Preview, RenderError> {
-    blocking(db, move |graph| {
+    blocking(db, viewer, move |graph| {
         let ctx = context_for(&graph, &target)?;
         let vars = variables(&ctx);
         let render = |text: &str| env::render_in(&graph, &source.name, text, source.trim, source.lstrip, ctx.clone());
@@ -109,15 +112,19 @@ pub async fn preview(
 }
 
 /// An export template over these objects (a filtered list), as saved.
-pub async fn render_export_objects(db: &pm_db::Db, export_id: i64, ids: Vec<i64>) -> Result<String, RenderError> {
-    let tpl = {
-        let graph = Graph::new(db.clone(), tokio::runtime::Handle::current());
-        tokio::task::spawn_blocking(move || graph.get(model("extras.exporttemplate"), export_id))
-            .await
+pub async fn render_export_objects(
+    db: &pm_db::Db,
+    viewer: &Viewer,
+    export_id: i64,
+    ids: Vec<i64>,
+) -> Result<String, RenderError> {
+    let tpl = blocking(db, viewer, move |graph: Arc<Graph>| {
+        graph
+            .get(model("extras.exporttemplate"), export_id)
             .map_err(|e| RenderError::Internal(e.to_string()))?
-            .map_err(|e| RenderError::Internal(e.to_string()))?
-            .ok_or_else(|| RenderError::NotFound("No export template matches the given query.".into()))?
-    };
+            .ok_or_else(|| RenderError::NotFound("No export template matches the given query.".into()))
+    })
+    .await?;
     let target = tpl
         .int("content_type")
         .and_then(pm_db::registry::by_ct_id)
@@ -128,6 +135,6 @@ pub async fn render_export_objects(db: &pm_db::Db, export_id: i64, ids: Vec<i64>
         trim: tpl.bool("jinja2_trim"),
         lstrip: tpl.bool("jinja2_lstrip"),
     };
-    let p = preview(db, Target::Export(target, ids), source, None).await?;
+    let p = preview(db, viewer, Target::Export(target, ids), source, None).await?;
     Ok(p.output?.0)
 }

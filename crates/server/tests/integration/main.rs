@@ -17,6 +17,7 @@ mod peers;
 mod peers_bench;
 mod pm_clients;
 mod render;
+mod render_security;
 mod rules;
 mod schema;
 mod ui;

@@ -23,6 +23,7 @@ fn render_error(e: RenderError) -> ApiError {
     match e {
         RenderError::NotFound(m) => ApiError(AppError::NotFound(m)),
         RenderError::Template(t) => ApiError(AppError::Validation(template_error_fields(&t))),
+        RenderError::Forbidden(m) => ApiError(AppError::PermissionDenied(m)),
         RenderError::Internal(m) => ApiError(AppError::Internal(anyhow::anyhow!(m))),
     }
 }
@@ -35,6 +36,11 @@ fn template_error_fields(t: &pm_render::TemplateError) -> FieldErrors {
     f.0.insert("line".into(), json!(t.line));
     f.0.insert("message".into(), json!(t.message));
     f
+}
+
+/// Templates see what the caller may view, nothing more.
+pub fn viewer(p: &Principal) -> pm_render::Viewer {
+    pm_render::Viewer::user(p.perms.clone())
 }
 
 fn require(p: &Principal, label: &str, action: &str) -> ApiResult<()> {
@@ -79,7 +85,7 @@ pub async fn router_configuration(
     // Routers the caller may not view do not exist for them.
     ops::retrieve(&state.db, &p.perms, router, id, Mode::Brief).await?;
     if Shape::from_uri(&uri)?.params.iter().any(|(k, _)| k == "raw") {
-        let rendered = pm_render::render_router(&state.db, id, None).await.map_err(render_error)?;
+        let rendered = pm_render::render_router_as(&state.db, &viewer(&p), id, None).await.map_err(render_error)?;
         let text = rendered.map(|r| r.text).unwrap_or_default();
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
     }
@@ -100,7 +106,7 @@ pub async fn generate_email(
         .ok_or_else(|| AppError::Validation(FieldErrors::single("email", "A valid integer is required.")))?;
     let asm = registry::model("peering.autonomoussystem").unwrap();
     ops::retrieve(&state.db, &p.perms, asm, id, Mode::Brief).await?;
-    let (subject, body) = pm_render::render_email(&state.db, email, id).await.map_err(render_error)?;
+    let (subject, body) = pm_render::render_email(&state.db, &viewer(&p), email, id).await.map_err(render_error)?;
     Ok(axum::Json(json!({"subject": subject, "body": body})).into_response())
 }
 
@@ -127,7 +133,7 @@ pub async fn network_email(
     let asm = registry::model("peering.autonomoussystem").unwrap();
     ops::retrieve(&state.db, &p.perms, asm, asys, Mode::Brief).await?;
     let (subject, body) =
-        pm_render::render_network_email(&state.db, email, asys, network).await.map_err(render_error)?;
+        pm_render::render_network_email(&state.db, &viewer(&p), email, asys, network).await.map_err(render_error)?;
     Ok(axum::Json(json!({"subject": subject, "body": body})).into_response())
 }
 
@@ -135,7 +141,7 @@ async fn export_text(state: &AppState, p: &Principal, id: i64) -> ApiResult<Stri
     require(p, "extras.exporttemplate", "view")?;
     let m = registry::model("extras.exporttemplate").unwrap();
     ops::retrieve(&state.db, &p.perms, m, id, Mode::Brief).await?;
-    pm_render::render_export(&state.db, id).await.map_err(render_error)
+    pm_render::render_export(&state.db, &viewer(p), id).await.map_err(render_error)
 }
 
 pub async fn export_render_synchronous(
@@ -251,7 +257,7 @@ pub async fn run_preview(
     };
     let source =
         pm_render::Source { name: format!("{prefix}::{}", r.name), text: r.text, trim: r.trim, lstrip: r.lstrip };
-    pm_render::preview::preview(&state.db, target, source, r.subject).await.map_err(|e| render_error(e).0)
+    pm_render::preview::preview(&state.db, &viewer(p), target, source, r.subject).await.map_err(|e| render_error(e).0)
 }
 
 /// `POST /api/render/preview/`: `{"kind": "configuration"|"email"|"export", "template": "...",
