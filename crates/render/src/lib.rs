@@ -15,8 +15,8 @@ pub mod objects;
 pub mod order;
 pub mod peeringdb;
 pub mod preview;
-pub mod whitespace;
 pub mod scope;
+pub mod whitespace;
 
 use std::sync::Arc;
 
