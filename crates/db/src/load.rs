@@ -494,3 +494,41 @@ pub async fn config_contexts<C: ConnectionTrait>(
     }
     Ok(out)
 }
+
+/// Related objects in `cache` the caller may not view: rendered nested as
+/// their id only (as NetBox does), so a page never names what its reader
+/// cannot open. One query per related model with a view constraint.
+pub async fn hidden_related<C: ConnectionTrait>(
+    db: &C,
+    perms: &crate::auth::Perms,
+    cache: &Cache,
+) -> AppResult<HashSet<(&'static str, i64)>> {
+    let mut by_table: HashMap<&'static str, Vec<i64>> = HashMap::new();
+    for (table, id) in cache.objs.keys() {
+        by_table.entry(table).or_default().push(*id);
+    }
+    let mut hidden = HashSet::new();
+    for (table, ids) in by_table {
+        let Some(model) = registry::MODELS.iter().copied().find(|m| m.table == table) else { continue };
+        let visible: HashSet<i64> = match perms.scope(model, "view") {
+            Some(scope) if scope.is_empty() => continue,
+            None => HashSet::new(),
+            Some(scope) => {
+                let mut found = HashSet::new();
+                for chunk in ids.chunks(500) {
+                    let cond =
+                        Condition::all().add(Expr::col((model.table, "id")).is_in(chunk.to_vec())).add(scope.clone());
+                    let q = Query::select().column((model.table, "id")).from(model.table).cond_where(cond).to_owned();
+                    for r in db.query_all(&q).await? {
+                        if let Ok(id) = r.try_get_by_index::<i64>(0) {
+                            found.insert(id);
+                        }
+                    }
+                }
+                found
+            }
+        };
+        hidden.extend(ids.into_iter().filter(|id| !visible.contains(id)).map(|id| (table, id)));
+    }
+    Ok(hidden)
+}

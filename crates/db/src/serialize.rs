@@ -19,11 +19,19 @@ pub struct Render<'a> {
     /// Nested objects already rendered: a page of fifty ASes shares a handful
     /// of policies, communities and tags.
     pub nested_memo: std::cell::RefCell<std::collections::HashMap<(&'static str, i64), Json>>,
+    /// Related objects the caller may not view (`load::hidden_related`):
+    /// nested as `{"id": N}` only.
+    pub hidden: std::collections::HashSet<(&'static str, i64)>,
 }
 
 impl<'a> Render<'a> {
     pub fn new(base: &'a str, cache: &'a Cache, secrets: &'a dyn Fn(&'static Model) -> bool) -> Self {
-        Render { base, cache, secrets, nested_memo: Default::default() }
+        Render { base, cache, secrets, nested_memo: Default::default(), hidden: Default::default() }
+    }
+
+    pub fn with_hidden(mut self, hidden: std::collections::HashSet<(&'static str, i64)>) -> Self {
+        self.hidden = hidden;
+        self
     }
 }
 
@@ -67,6 +75,7 @@ impl Render<'_> {
             return v.clone();
         }
         let v = match self.cache.get(model, id) {
+            Some(_) if self.hidden.contains(&(model.table, id)) => json!({"id": id}),
             Some(o) => self.object(o, Mode::Nested),
             None => Json::Null,
         };

@@ -218,6 +218,40 @@ pub fn python_timestamp(t: &chrono::DateTime<chrono::Utc>) -> String {
 // ---------------------------------------------------------------------------
 // Model rules
 
+/// Largest CA bundle a webhook may name (system bundles are ~200 KB).
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A CA file must be a regular file of at most [`MAX_CA_FILE_BYTES`]: never a
+/// device (`/dev/zero`), a FIFO or a multi-gigabyte file read into memory.
+pub fn check_ca_file(path: &str) -> Result<u64, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("Cannot read the CA file {path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("The CA file {path} is not a regular file."));
+    }
+    if meta.len() > MAX_CA_FILE_BYTES {
+        return Err(format!(
+            "The CA file {path} is larger than {} MB; a CA bundle is much smaller.",
+            MAX_CA_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(meta.len())
+}
+
+/// Read a CA file within the same limits, even if it grew after the check.
+pub fn read_ca_file(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    check_ca_file(path)?;
+    let file = std::fs::File::open(path).map_err(|e| format!("Cannot read the CA file {path}: {e}"))?;
+    let mut out = Vec::new();
+    file.take(MAX_CA_FILE_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("Cannot read the CA file {path}: {e}"))?;
+    if out.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(format!("The CA file {path} is larger than {} MB.", MAX_CA_FILE_BYTES / (1024 * 1024)));
+    }
+    Ok(out)
+}
+
 pub fn clean_webhook<'a>(_db: &'a dyn DynConn, p: &'a mut Pending) -> BoxFuture<'a, AppResult<()>> {
     Box::pin(async move {
         if !p.obj.bool("type_create") && !p.obj.bool("type_update") && !p.obj.bool("type_delete") {
@@ -232,6 +266,13 @@ pub fn clean_webhook<'a>(_db: &'a dyn DynConn, p: &'a mut Pending) -> BoxFuture<
         let ca = p.obj.text("ca_file_path").to_string();
         if !p.obj.bool("ssl_verification") && !ca.is_empty() {
             p.errors.add("ca_file_path", "Do not specify a CA certificate file if SSL verification is disabled.");
+        } else if !ca.is_empty()
+            && std::path::Path::new(&ca).exists()
+            && let Err(e) = check_ca_file(&ca)
+        {
+            // A missing file may appear later (it is checked again at delivery);
+            // a device, a directory or a huge file is refused now.
+            p.errors.add("ca_file_path", e);
         }
         if let Some(types) = p.m2m.get("content_types") {
             for ct in types {

@@ -98,16 +98,30 @@ fn as_bool(v: &Json) -> Option<bool> {
 }
 
 /// Resolve a related-object reference: an id, a numeric string, or a
-/// dictionary of attributes (spec §5.4).
-async fn resolve_fk<C: ConnectionTrait>(db: &C, target: &'static Model, v: &Json) -> Result<i64, String> {
+/// dictionary of attributes (spec §5.4). Only objects the user may view are
+/// found, and a dictionary may name only attributes that identify one object
+/// (see [`natural_key`]): a reference is not a search, so it cannot be used to
+/// probe hidden objects or secret fields one guessed prefix at a time.
+async fn resolve_fk<C: ConnectionTrait>(
+    db: &C,
+    perms: &Perms,
+    target: &'static Model,
+    v: &Json,
+) -> Result<i64, String> {
+    let scope = perms.scope(target, "view");
     if let Some(id) = match v {
         Json::Number(_) => as_int(v),
         Json::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     } {
-        return match load::get(db, target, id, Condition::all()).await {
-            Ok(Some(_)) => Ok(id),
-            _ => Err(format!("Related object not found using the provided numeric ID: {id}")),
+        let found = match scope {
+            Some(scope) => matches!(load::get(db, target, id, scope).await, Ok(Some(_))),
+            None => false,
+        };
+        return if found {
+            Ok(id)
+        } else {
+            Err(format!("Related object not found using the provided numeric ID: {id}"))
         };
     }
     let Json::Object(attrs) = v else {
@@ -117,13 +131,43 @@ async fn resolve_fk<C: ConnectionTrait>(db: &C, target: &'static Model, v: &Json
     };
     let mut flat = Map::new();
     flatten("", attrs, &mut flat);
-    let cond = constraint::condition(target, &Json::Object(flat.clone()))
-        .map_err(|_| format!("Related object not found using the provided attributes: {v}"))?;
+    if let Some(key) = flat.keys().find(|k| !natural_key(target, k)) {
+        return Err(format!(
+            "Related objects are referenced by ID or by attributes that identify one {} (unique fields); \"{key}\" is not one.",
+            target.verbose
+        ));
+    }
+    let not_found = || format!("Related object not found using the provided attributes: {v}");
+    let (Some(scope), false) = (scope, flat.is_empty()) else { return Err(not_found()) };
+    let cond = constraint::condition(target, &Json::Object(flat.clone())).map_err(|_| not_found())?.add(scope);
     let found = load::fetch(db, target, cond, &[("id", false)], Some(2), 0).await.map_err(|e| e.to_string())?;
     match found.len() {
         1 => Ok(found[0].id),
-        0 => Err(format!("Related object not found using the provided attributes: {v}")),
+        0 => Err(not_found()),
         _ => Err(format!("Multiple objects match the provided attributes: {v}")),
+    }
+}
+
+/// Whether a (flattened) reference key names an attribute that identifies an
+/// object of `model`: its id, a unique field or a column of a unique-together
+/// set, possibly through a foreign key that is itself such an attribute
+/// (`ixp_connection__id`). Never a secret field, never a lookup suffix.
+fn natural_key(model: &'static Model, key: &str) -> bool {
+    let (head, rest) = match key.split_once("__") {
+        Some((h, r)) => (h, Some(r)),
+        None => (key, None),
+    };
+    let Some(f) = model.fields.iter().find(|f| f.name == head || f.column() == Some(head)) else { return false };
+    let in_unique_together =
+        model.unique_together.iter().any(|(cols, _)| cols.iter().any(|c| *c == f.name || Some(*c) == f.column()));
+    let identifying = matches!(f.kind, Kind::Id) || f.unique.is_some() || in_unique_together;
+    if f.secret || !identifying {
+        return false;
+    }
+    match (rest, f.kind) {
+        (None, _) => true,
+        (Some(rest), Kind::Fk { to, .. }) => registry::model(to).is_some_and(|m| natural_key(m, rest)),
+        _ => false,
     }
 }
 
@@ -139,18 +183,27 @@ fn flatten(prefix: &str, m: &Map<String, Json>, out: &mut Map<String, Json>) {
     }
 }
 
-async fn resolve_ids<C: ConnectionTrait>(db: &C, target: &'static Model, v: &Json) -> Result<Vec<i64>, String> {
+async fn resolve_ids<C: ConnectionTrait>(
+    db: &C,
+    perms: &Perms,
+    target: &'static Model,
+    v: &Json,
+) -> Result<Vec<i64>, String> {
     let Json::Array(items) = v else {
         return Err(format!("Expected a list of items but got type \"{}\".", json_type(v)));
     };
     let mut out = Vec::new();
     for item in items {
         let id = match item {
-            Json::Object(_) => resolve_fk(db, target, item).await?,
+            Json::Object(_) => resolve_fk(db, perms, target, item).await?,
             _ => {
                 let id = as_int(item)
                     .ok_or_else(|| format!("Incorrect type. Expected pk value, received {}.", json_type(item)))?;
-                if load::get(db, target, id, Condition::all()).await.ok().flatten().is_none() {
+                let visible = match perms.scope(target, "view") {
+                    Some(scope) => load::get(db, target, id, scope).await.ok().flatten().is_some(),
+                    None => false,
+                };
+                if !visible {
                     return Err(format!("Invalid pk \"{id}\" - object does not exist."));
                 }
                 id
@@ -181,7 +234,7 @@ fn content_type_id(v: &Json) -> Result<i64, String> {
 }
 
 /// Parse one input value for a field into a stored value.
-async fn parse_field<C: ConnectionTrait>(db: &C, f: &'static Field, v: &Json) -> Result<Val, String> {
+async fn parse_field<C: ConnectionTrait>(db: &C, perms: &Perms, f: &'static Field, v: &Json) -> Result<Val, String> {
     if v.is_null() {
         return if f.null || matches!(f.kind, Kind::Json { .. }) && !f.required {
             Ok(Val::Null)
@@ -319,7 +372,7 @@ async fn parse_field<C: ConnectionTrait>(db: &C, f: &'static Field, v: &Json) ->
             let s = v.as_str().ok_or_else(|| type_error(f))?;
             Val::Text(uuid::Uuid::parse_str(s.trim()).map_err(|_| "Must be a valid UUID.")?.to_string())
         }
-        Kind::Fk { to, .. } => Val::Int(resolve_fk(db, registry::model(to).unwrap(), v).await?),
+        Kind::Fk { to, .. } => Val::Int(resolve_fk(db, perms, registry::model(to).unwrap(), v).await?),
         Kind::ContentType => Val::Int(content_type_id(v)?),
         Kind::Id | Kind::M2m { .. } | Kind::ContentTypes { .. } | Kind::Tags | Kind::Computed(_) => unreachable!(),
     })
@@ -362,7 +415,7 @@ pub async fn prepare<C: ConnectionTrait>(
         };
         p.given.insert(f.name);
         match f.kind {
-            Kind::M2m { to, .. } => match resolve_ids(db, registry::model(to).unwrap(), v).await {
+            Kind::M2m { to, .. } => match resolve_ids(db, actor.perms, registry::model(to).unwrap(), v).await {
                 Ok(ids) => {
                     p.m2m.insert(f.name, ids);
                 }
@@ -381,11 +434,11 @@ pub async fn prepare<C: ConnectionTrait>(
                     Err(e) => p.errors.add(f.name, e),
                 }
             }
-            Kind::Tags => match resolve_ids(db, registry::model("extras.tag").unwrap(), v).await {
+            Kind::Tags => match resolve_ids(db, actor.perms, registry::model("extras.tag").unwrap(), v).await {
                 Ok(ids) => p.tags = Some(ids),
                 Err(e) => p.errors.add(f.name, e),
             },
-            _ => match parse_field(db, f, v).await {
+            _ => match parse_field(db, actor.perms, f, v).await {
                 Ok(val) => p.obj.set(f.name, val),
                 Err(e) => p.errors.add(f.name, e),
             },

@@ -214,7 +214,7 @@ fn client(verify: bool, ca: Option<&str>) -> anyhow::Result<reqwest::Client> {
     if !verify {
         b = b.tls_danger_accept_invalid_certs(true);
     } else if let Some(path) = ca {
-        let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read CA file {path}: {e}"))?;
+        let pem = pm_db::webhooks::read_ca_file(path).map_err(|e| anyhow::anyhow!(e))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)?;
         b = b.tls_certs_only(certs);
     }

@@ -253,7 +253,7 @@ pub static WEBHOOK: Model = Model {
         f::text("http_content_type", 128).default(Init::Text("application/json")).label("HTTP content type"),
         f::long_text("additional_headers"),
         f::long_text("body_template"),
-        f::text("secret", 255),
+        f::text("secret", 255).secret(),
         f::json("conditions"),
         f::boolean("ssl_verification", true).label("SSL verification"),
         Field::new("ca_file_path", Kind::Text { max: 4096 }).null().label("CA file path"),

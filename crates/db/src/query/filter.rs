@@ -40,12 +40,19 @@ pub fn filters(model: &'static Model) -> &'static HashMap<&'static str, Resolved
 
 fn build_filters(model: &'static Model) -> HashMap<&'static str, Resolved> {
     let mut out = HashMap::new();
+    // Secret fields are never a filter, a search term or a sort key: each
+    // would answer "does the password start with N?" one request at a time.
     for f in model.fields {
-        if f.filter != Lookups::Off {
+        if f.filter != Lookups::Off && !f.secret {
             out.insert(f.name, Resolved { name: f.name, target: FilterTarget::Path(f.name), lookups: f.filter });
         }
     }
     for Filter { name, target, lookups } in model.filters {
+        if let FilterTarget::Path(path) = target
+            && is_secret_path(model, path)
+        {
+            continue;
+        }
         out.insert(*name, Resolved { name, target: *target, lookups: *lookups });
     }
     if model.features.change_log && model.has("created") {
@@ -130,6 +137,11 @@ pub async fn condition<C: ConnectionTrait>(
     let mut cond = Condition::all();
     let mut errors = FieldErrors::new();
     for (key, values) in group(params) {
+        // PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+        if values.iter().any(|v| v.contains('\0')) {
+            errors.add(key, "Null characters are not allowed.");
+            continue;
+        }
         if key == "q" {
             if let Some(q) = values.iter().find(|v| !v.trim().is_empty()) {
                 cond = cond.add(search(model, q.trim()));
@@ -191,6 +203,12 @@ fn resolve_path(model: &'static Model, path: &str) -> Option<(Vec<Hop>, &'static
         current = registry::model(to)?;
     }
     None
+}
+
+/// Whether a path (`router.napalm_password`) ends at a secret field.
+fn is_secret_path(model: &'static Model, path: &str) -> bool {
+    let Some((_, leaf, col, _)) = resolve_path(model, path) else { return false };
+    leaf.fields.iter().any(|f| f.secret && f.column() == Some(col))
 }
 
 /// Wrap a condition on the final model of a path into one on the root model.
@@ -541,6 +559,9 @@ pub fn search(model: &'static Model, q: &str) -> Condition {
         let (path, leaf) = match term {
             Search::Contains(p) | Search::NumStartsWith(p) | Search::NumEquals(p) | Search::IpHost(p) => (*p, term),
         };
+        if is_secret_path(model, path) {
+            continue;
+        }
         let Some((hops, leaf_model, col, _)) = resolve_path(model, path) else { continue };
         let expr = match leaf {
             Search::Contains(_) => ilike(col, format!("%{}%", like_escape(q))),
@@ -582,8 +603,11 @@ pub fn ordering(model: &'static Model, raw: Option<&str>) -> AppResult<Vec<(&'st
                     Some(n) => (true, n),
                     None => (false, part),
                 };
-                let field =
-                    model.fields.iter().find(|f| f.name == name && f.api && !f.write_only).and_then(|f| f.column());
+                let field = model
+                    .fields
+                    .iter()
+                    .find(|f| f.name == name && f.api && !f.write_only && !f.secret)
+                    .and_then(|f| f.column());
                 match field {
                     Some(col) => out.push((col, desc)),
                     None => {

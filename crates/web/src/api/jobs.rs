@@ -42,7 +42,7 @@ pub async fn job_response(
     let model = registry::model("core.job").unwrap();
     let (objs, cache) = ops::reload(&state.db, model, &[id], Mode::Full).await?;
     let shape = Shape { params: vec![], mode: Mode::Full, fields: None, exclude: None };
-    let mut out = render(p, &base_url(headers), &cache, &objs, &shape);
+    let mut out = render(state, p, &base_url(headers), &cache, &objs, &shape).await?;
     Ok((status, axum::Json(out.pop().unwrap_or(Json::Null))).into_response())
 }
 

@@ -29,7 +29,7 @@ pub async fn rendered(
     let mut cache = Cache::default();
     pm_db::load::prepare(&state.db.conn, &mut cache, model, objs.clone(), mode).await?;
     let shape = Shape { params: vec![], mode, fields: None, exclude: None };
-    Ok(Json::Array(render(p, &base_url(headers), &cache, &objs, &shape)))
+    Ok(Json::Array(render(state, p, &base_url(headers), &cache, &objs, &shape).await?))
 }
 
 async fn ixp(state: &AppState, p: &Principal, id: i64) -> ApiResult<Obj> {

@@ -54,10 +54,21 @@ pub fn model_for(app: &str, endpoint: &str) -> ApiResult<&'static Model> {
     registry::by_api(app, endpoint).ok_or_else(|| ApiError(AppError::NotFound("Not found.".into())))
 }
 
-pub fn render(state_principal: &Principal, base: &str, cache: &Cache, objs: &[Obj], shape: &Shape) -> Vec<Json> {
-    let secrets = |m: &'static Model| state_principal.perms.allows(m, "view_secrets");
-    let r = Render::new(base, cache, &secrets);
-    objs.iter()
+/// The caller's view of `objs`: secrets only with `view_secrets`, related
+/// objects they may not view as their id only.
+pub async fn render(
+    state: &AppState,
+    p: &Principal,
+    base: &str,
+    cache: &Cache,
+    objs: &[Obj],
+    shape: &Shape,
+) -> ApiResult<Vec<Json>> {
+    let secrets = |m: &'static Model| p.perms.allows(m, "view_secrets");
+    let hidden = pm_db::load::hidden_related(&state.db.conn, &p.perms, cache).await?;
+    let r = Render::new(base, cache, &secrets).with_hidden(hidden);
+    Ok(objs
+        .iter()
         .map(|o| {
             let mut v = r.object(o, shape.mode);
             // The PeeringDB mirror's serializers know no `fields`/`exclude`.
@@ -66,7 +77,7 @@ pub fn render(state_principal: &Principal, base: &str, cache: &Cache, objs: &[Ob
             }
             v
         })
-        .collect()
+        .collect())
 }
 
 pub fn actor<'a>(state: &'a AppState, p: &'a Principal, rid: RequestId) -> Actor<'a> {
@@ -205,7 +216,7 @@ pub async fn collection(
                 let prev = offset.saturating_sub(limit);
                 page_url(&base, &uri, limit, (prev > 0).then_some(prev))
             });
-            let results = render(&p, &base, &page.cache, &page.objs, &shape);
+            let results = render(&state, &p, &base, &page.cache, &page.objs, &shape).await?;
             let body = json!({"count": count, "next": next, "previous": previous, "results": results});
             Ok(with_ignored(axum::Json(body).into_response(), &ignored))
         }
@@ -280,7 +291,7 @@ async fn respond_written(
     let (objs, cache) = ops::reload(&state.db, model, ids, Mode::Full).await?;
     let shape =
         Shape { mode: Mode::Full, fields: shape.fields.clone(), exclude: shape.exclude.clone(), params: vec![] };
-    let mut out = render(p, base, &cache, &objs, &shape);
+    let mut out = render(state, p, base, &cache, &objs, &shape).await?;
     let body = if bulk { Json::Array(out) } else { out.pop().unwrap_or(Json::Null) };
     Ok((status, axum::Json(body)).into_response())
 }
@@ -303,7 +314,7 @@ pub async fn detail(
         Method::GET | Method::HEAD => {
             check_read(&state, &p)?;
             let (obj, cache) = ops::retrieve(&state.db, &p.perms, model, id, shape.mode).await?;
-            let mut out = render(&p, &base, &cache, &[obj], &shape);
+            let mut out = render(&state, &p, &base, &cache, &[obj], &shape).await?;
             Ok(axum::Json(out.pop()).into_response())
         }
         Method::PUT | Method::PATCH => {
