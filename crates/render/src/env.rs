@@ -40,12 +40,15 @@ pub fn rewrite_mutable_lists(source: &str) -> String {
 }
 
 fn prepare_source(source: &str, trim: bool) -> String {
-    let source = crate::macros::rewrite(&crate::whitespace::prepare(source, trim));
+    let source = crate::imports::rewrite(&crate::macros::rewrite(&crate::whitespace::prepare(source, trim)));
     rewrite_mutable_lists(&rewrite_include_tags(&source))
 }
 
 /// Resolve `<kind>::<name or id>` from the database.
 fn load(graph: &Arc<Graph>, name: &str, trim: bool) -> Result<Option<String>, Error> {
+    if let Some(inner) = crate::imports::without_context(name) {
+        return Ok(load(graph, inner, trim)?.map(|s| crate::imports::hide_context() + &s));
+    }
     let Some((kind, ident)) = name.split_once("::") else { return Ok(None) };
     let (label, attr) = match kind {
         "configuration" => ("devices.configuration", "template"),

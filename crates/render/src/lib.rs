@@ -6,6 +6,7 @@ pub mod context;
 pub mod env;
 pub mod filters;
 pub mod graph;
+pub mod imports;
 pub mod ip;
 pub mod lookup;
 pub mod macros;
