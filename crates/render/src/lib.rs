@@ -3,6 +3,7 @@
 //! reported as errors (template, line, message), never as output.
 
 pub mod context;
+pub mod datetime;
 pub mod env;
 pub mod filters;
 pub mod graph;

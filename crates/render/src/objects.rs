@@ -54,11 +54,6 @@ pub fn model(label: &str) -> &'static Model {
     registry::model(label).expect("known model")
 }
 
-/// Python's `str()` of a datetime.
-fn py_datetime(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
-}
-
 pub fn json_value(j: &serde_json::Value) -> Value {
     if j.is_null() { Value::from(()) } else { Value::from(minijinja::value::Serde(j)) }
 }
@@ -132,7 +127,7 @@ impl Item {
                 Val::Float(x) => Value::from(*x),
                 Val::Bool(b) => Value::from(*b),
                 Val::Text(s) => Value::from(s.as_str()),
-                Val::Time(t) => Value::from(py_datetime(t)),
+                Val::Time(t) => crate::datetime::PyDateTime::value(*t),
                 Val::Json(j) => json_value(j),
             },
         }))
