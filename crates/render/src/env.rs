@@ -40,7 +40,7 @@ pub fn rewrite_mutable_lists(source: &str) -> String {
 }
 
 fn prepare_source(source: &str, trim: bool) -> String {
-    let source = crate::macros::rewrite(&crate::whitespace::prepare(source, trim));
+    let source = crate::imports::rewrite(&crate::macros::rewrite(&crate::whitespace::prepare(source, trim)));
     rewrite_mutable_lists(&rewrite_include_tags(&source))
 }
 
@@ -85,7 +85,11 @@ fn check_chain(name: &str) -> Result<(), Error> {
 /// Resolve `<kind>::<name or id>` from the database.
 fn load(graph: &Arc<Graph>, name: &str, trim: bool) -> Result<Option<String>, Error> {
     check_chain(name)?;
-    let Some((kind, ident)) = base_name(name).split_once("::") else { return Ok(None) };
+    let base = base_name(name);
+    if let Some(inner) = crate::imports::without_context(base) {
+        return Ok(load(graph, inner, trim)?.map(|s| crate::imports::hide_context() + &s));
+    }
+    let Some((kind, ident)) = base.split_once("::") else { return Ok(None) };
     let (label, attr) = match kind {
         "configuration" => ("devices.configuration", "template"),
         "email" => ("messaging.email", "template"),
@@ -135,7 +139,15 @@ fn default_time_zone() -> &'static str {
 }
 
 /// `now(format, timezone)`: the time in `timezone`, else `PM_TIME_ZONE`.
-fn now(format: Option<String>, timezone: Option<String>) -> Result<String, Error> {
+/// Both arguments may be given by position or by name, as in Python.
+fn now(args: minijinja::value::Rest<Value>, kwargs: minijinja::value::Kwargs) -> Result<String, Error> {
+    let pick = |pos: usize, name: &str| -> Result<Option<String>, Error> {
+        let v: Option<Value> = if kwargs.has(name) { Some(kwargs.get(name)?) } else { args.get(pos).cloned() };
+        Ok(v.filter(|v| !v.is_none() && !v.is_undefined())
+            .map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string())))
+    };
+    let (format, timezone) = (pick(0, "format")?, pick(1, "timezone")?);
+    kwargs.assert_all_used()?;
     let format = format.unwrap_or_else(|| "%Y-%m-%dT%H:%M:%SZ".into());
     let tz = timezone.filter(|t| !t.is_empty()).unwrap_or_else(|| default_time_zone().to_string());
     now_in(&format, &tz, chrono::Utc::now())
@@ -149,10 +161,33 @@ fn now_in(format: &str, tz: &str, at: chrono::DateTime<chrono::Utc>) -> Result<S
         .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("unknown time zone {tz:?}")))?;
     let instant = jiff::Timestamp::from_second(at.timestamp())
         .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-    let offset = zone.to_offset(instant).seconds();
-    let fixed = chrono::FixedOffset::east_opt(offset)
+    let info = zone.to_offset_info(instant);
+    let fixed = chrono::FixedOffset::east_opt(info.offset().seconds())
         .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("bad offset for {tz:?}")))?;
-    Ok(at.with_timezone(&fixed).format(format).to_string())
+    // `%Z` is the zone's abbreviation (`JST`, `CEST`), as Python's zoneinfo prints it.
+    let format = with_zone_name(format, info.abbreviation());
+    Ok(at.with_timezone(&fixed).format(&format).to_string())
+}
+
+/// `format` with each `%Z` (not `%%Z`) replaced by `name`.
+fn with_zone_name(format: &str, name: &str) -> String {
+    let mut out = String::with_capacity(format.len());
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('Z') => out.push_str(&name.replace('%', "%%")),
+            Some(n) => {
+                out.push('%');
+                out.push(n);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -167,6 +202,8 @@ mod now_tests {
         let winter = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 12, 30, 0).unwrap();
         assert_eq!(super::now_in("%H:%M", "Europe/Paris", winter).unwrap(), "13:30");
         assert_eq!(super::now_in("%H:%M", "America/New_York", winter).unwrap(), "07:30");
+        assert_eq!(super::now_in("%Z %z %%Z", "Asia/Tokyo", winter).unwrap(), "JST +0900 %Z");
+        assert_eq!(super::now_in("%Z%z", "UTC", winter).unwrap(), "UTC+0000");
         assert!(super::now_in("%H", "Mars/Olympus", at).unwrap_err().to_string().contains("unknown time zone"));
     }
 }

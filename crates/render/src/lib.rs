@@ -3,9 +3,11 @@
 //! reported as errors (template, line, message), never as output.
 
 pub mod context;
+pub mod datetime;
 pub mod env;
 pub mod filters;
 pub mod graph;
+pub mod imports;
 pub mod ip;
 pub mod limits;
 pub mod lookup;

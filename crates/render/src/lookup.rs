@@ -30,7 +30,11 @@ fn key_of(v: &Value) -> Value {
         Some(i) => Value::from(i.obj.id),
         // Addresses compare by their text, as the database compares them.
         None if v.downcast_object_ref::<crate::ip::Ip>().is_some() => Value::from(v.to_string()),
-        None => v.clone(),
+        // Datetimes compare as ISO text (what a template would write to compare with).
+        None => match v.downcast_object_ref::<crate::datetime::PyDateTime>() {
+            Some(t) => Value::from(t.0.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()),
+            None => v.clone(),
+        },
     }
 }
 

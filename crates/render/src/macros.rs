@@ -18,7 +18,7 @@ pub fn rewrite(source: &str) -> String {
     static USES: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?s)\{%([-+]?)\s*macro\s+([A-Za-z_]\w*)\s*\(([^)]*)\)\s*([-+]?)%\}(.*?)\{%([-+]?)\s*endmacro\s*([-+]?)%\}",
+            r"(?s)\{%([-+]?)\s*macro\s+([A-Za-z_]\w*)\s*\(((?:[^()]|\([^()]*\))*)\)\s*([-+]?)%\}(.*?)\{%([-+]?)\s*endmacro\s*([-+]?)%\}",
         )
         .unwrap()
     });

@@ -55,11 +55,6 @@ pub fn model(label: &str) -> &'static Model {
     registry::model(label).expect("known model")
 }
 
-/// Python's `str()` of a datetime.
-fn py_datetime(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
-}
-
 pub fn json_value(j: &serde_json::Value) -> Value {
     if j.is_null() { Value::from(()) } else { Value::from(minijinja::value::Serde(j)) }
 }
@@ -133,7 +128,7 @@ impl Item {
                 Val::Float(x) => Value::from(*x),
                 Val::Bool(b) => Value::from(*b),
                 Val::Text(s) => Value::from(s.as_str()),
-                Val::Time(t) => Value::from(py_datetime(t)),
+                Val::Time(t) => crate::datetime::PyDateTime::value(*t),
                 Val::Json(j) => json_value(j),
             },
         }))
@@ -257,6 +252,13 @@ pub fn in_repr() -> bool {
 pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -> Result<(), Error> {
     let container = matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
         && value.as_object().is_none_or(|o| o.downcast_ref::<Set>().is_none() && o.downcast_ref::<Lazy>().is_none());
+    // A float (its text is not all digits): Python's repr, not Rust's.
+    if value.kind() == minijinja::value::ValueKind::Number
+        && !value.to_string().chars().all(|c| c.is_ascii_digit() || c == '-')
+        && let Ok(f) = f64::try_from(value.clone())
+    {
+        return write!(out, "{}", py_float(f)).map_err(|e| err(e.to_string()));
+    }
     if !container {
         return write!(out, "{value}").map_err(|e| err(e.to_string()));
     }
@@ -264,6 +266,25 @@ pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -
     let done = write!(out, "{value}");
     REPR.with(|r| r.set(false));
     done.map_err(|e| err(e.to_string()))
+}
+
+/// Python's `repr(float)`: the shortest digits that read back the same,
+/// in exponent form below 1e-4 and from 1e16 (`1e+16`, `1.5e-07`).
+pub fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    let sci = format!("{f:e}"); // shortest round-trip digits: "-1.5e-7"
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let plain = format!("{f}");
+        return if plain.contains('.') { plain } else { format!("{plain}.0") };
+    }
+    format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
 }
 
 impl Item {
@@ -499,5 +520,26 @@ impl Object for Lazy {
     }
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.get(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn floats_print_as_python() {
+        for (f, want) in [
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e3, "1000.0"),
+            (1.5e-7, "1.5e-07"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1e22, "1e+22"),
+            (-0.0, "-0.0"),
+            (0.000123, "0.000123"),
+            (12345678.9, "12345678.9"),
+            (2.5, "2.5"),
+        ] {
+            assert_eq!(super::py_float(f), want);
+        }
     }
 }
