@@ -311,6 +311,12 @@
     document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });
     });
+    // Error pages: "Back" returns to the previous page when there is one.
+    document.querySelectorAll("[data-history-back]").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
+      });
+    });
     document.querySelectorAll("[data-dismiss]").forEach(function (b) {
       b.addEventListener("click", function () { b.parentNode.remove(); });
     });

@@ -20,4 +20,5 @@ mod ui_bench;
 mod ui_browser;
 mod ui_jobs;
 pub mod ui_support;
+mod web_security;
 mod webhooks;
