@@ -46,7 +46,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
      base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// Swagger UI (third-party) injects a `<style>` element; scripts stay locked down.
+const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
@@ -56,7 +62,8 @@ async fn security_headers(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if html {
-        h.insert("Content-Security-Policy", HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+        let csp = if docs { DOCS_CONTENT_SECURITY_POLICY } else { CONTENT_SECURITY_POLICY };
+        h.insert("Content-Security-Policy", HeaderValue::from_static(csp));
         h.insert("X-Frame-Options", HeaderValue::from_static("DENY"));
     }
     resp

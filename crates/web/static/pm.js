@@ -7,6 +7,10 @@
   // Uncaught errors are kept where the end-to-end tests can see them.
   window.__pmErrors = [];
   window.addEventListener("error", function (e) { window.__pmErrors.push(String(e.message)); });
+  // Anything our Content-Security-Policy blocks is a bug in our pages.
+  document.addEventListener("securitypolicyviolation", function (e) {
+    window.__pmErrors.push("CSP blocked " + e.violatedDirective + ": " + (e.blockedURI || "inline"));
+  });
 
   function csrf() {
     var el = document.querySelector("input[name=csrfmiddlewaretoken]");

@@ -288,6 +288,7 @@ both!(html_pages_carry_security_headers_and_no_inline_script, |backend| {
         &format!("/autonomous-systems/{asys}/"),
         "/no-such-page/x/",
         "/autonomous-systems/999999/",
+        "/api/docs/",
     ] {
         let r = if path == "/login/" { Browser::new(&app).get(path).await } else { b.get(path).await };
         let h = |k: &str| r.headers.get(k).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
