@@ -75,8 +75,42 @@ impl Perms {
         self.superuser || self.viewable_by_all(model, action) || self.matching(model, action).next().is_some()
     }
 
-    /// The rows the action may touch: `None` when none at all.
+    /// The rows the action may touch: `None` when none at all. Rows of a
+    /// model whose content-type field `gates_view` also need their object to
+    /// be viewable (or no object at all).
     pub fn scope(&self, model: &'static Model, action: &str) -> Option<Condition> {
+        let own = self.own_scope(model, action)?;
+        if self.superuser {
+            return Some(own);
+        }
+        let Some((type_col, id_col)) = model.fields.iter().find_map(|f| Some((f.column()?, f.gates_view?))) else {
+            return Some(own);
+        };
+        let (type_col, id_col) = (Expr::col((model.table, type_col)), Expr::col((model.table, id_col)));
+        let mut visible = Condition::any().add(type_col.clone().is_null()).add(id_col.clone().is_null());
+        let mut unconstrained = vec![];
+        for target in registry::MODELS {
+            match self.own_scope(target, "view") {
+                None => {}
+                Some(c) if c.is_empty() => unconstrained.push(registry::ct_id(target)),
+                Some(c) => {
+                    let ids = Query::select().column((target.table, "id")).from(target.table).cond_where(c).to_owned();
+                    visible = visible.add(
+                        Condition::all()
+                            .add(type_col.clone().eq(registry::ct_id(target)))
+                            .add(id_col.clone().in_subquery(ids)),
+                    );
+                }
+            }
+        }
+        if !unconstrained.is_empty() {
+            visible = visible.add(type_col.is_in(unconstrained));
+        }
+        Some(Condition::all().add(own).add(visible))
+    }
+
+    /// `scope` without the object gate.
+    fn own_scope(&self, model: &'static Model, action: &str) -> Option<Condition> {
         if self.superuser || self.viewable_by_all(model, action) {
             return Some(Condition::all());
         }
@@ -93,6 +127,25 @@ impl Perms {
         }
         (found && !any.is_empty()).then_some(any)
     }
+}
+
+/// The object, when the action is allowed on it: a 404 when the caller may
+/// not even view it (it does not exist for them), a 403 when they may view
+/// but not act (custom actions check the right their effect needs).
+pub async fn object_for<C: ConnectionTrait>(
+    db: &C,
+    perms: &Perms,
+    model: &'static Model,
+    id: i64,
+    action: &str,
+) -> AppResult<crate::object::Obj> {
+    let view = perms.scope(model, "view").ok_or_else(crate::error::permission_denied)?;
+    let obj = crate::load::get(db, model, id, view).await?.ok_or_else(|| crate::error::not_found(model))?;
+    if action == "view" {
+        return Ok(obj);
+    }
+    let scope = perms.scope(model, action).ok_or_else(crate::error::permission_denied)?;
+    crate::load::get(db, model, id, scope).await?.ok_or_else(crate::error::permission_denied)
 }
 
 pub fn hash_password(password: &str) -> String {
@@ -134,18 +187,45 @@ pub async fn user_by_id<C: ConnectionTrait>(db: &C, id: i64) -> AppResult<Option
     db.query_one(&q).await?.map(|r| user_from_row(&r, 0)).transpose()
 }
 
-/// Username/password login; `None` when either is wrong or the user is inactive.
-pub async fn login<C: ConnectionTrait>(db: &C, username: &str, password: &str) -> AppResult<Option<User>> {
+/// A user and their password hash, read for a login attempt.
+pub struct Candidate {
+    user: Option<(User, String)>,
+}
+
+/// The account a login names (`user` is None when there is no such user).
+pub async fn login_candidate<C: ConnectionTrait>(db: &C, username: &str) -> AppResult<Candidate> {
     let q = Query::select()
         .columns(USER_COLS)
         .column("password")
         .from("auth_user")
         .and_where(Expr::col("username").eq(username))
         .to_owned();
-    let Some(r) = db.query_one(&q).await? else { return Ok(None) };
+    let Some(r) = db.query_one(&q).await? else { return Ok(Candidate { user: None }) };
     let user = user_from_row(&r, 0)?;
     let hash: String = r.try_get_by_index(5)?;
-    Ok((user.is_active && verify_password(password, &hash)).then_some(user))
+    Ok(Candidate { user: Some((user, hash)) })
+}
+
+impl Candidate {
+    /// Check the password (CPU-heavy: run it off the async workers). Unknown
+    /// users cost the same argon2 work as known ones, so timing does not
+    /// tell which usernames exist.
+    pub fn check(self, password: &str) -> Option<User> {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        match self.user {
+            Some((user, hash)) => (verify_password(password, &hash) && user.is_active).then_some(user),
+            None => {
+                let dummy = DUMMY.get_or_init(|| hash_password(&crate::session::random_token()));
+                let _ = verify_password(password, dummy);
+                None
+            }
+        }
+    }
+}
+
+/// Username/password login; `None` when either is wrong or the user is inactive.
+pub async fn login<C: ConnectionTrait>(db: &C, username: &str, password: &str) -> AppResult<Option<User>> {
+    Ok(login_candidate(db, username).await?.check(password))
 }
 
 #[derive(Debug, Clone)]

@@ -178,6 +178,10 @@ pub struct Field {
     pub snapshot: bool,
     /// API requires the key even though null is fine (Connection POST quirk).
     pub key_required: bool,
+    /// On a content-type field: the column holding the object's id, when a row
+    /// is visible only to those who may view that object (a job's output is
+    /// the object's rendered configuration, say).
+    pub gates_view: Option<&'static str>,
 }
 
 impl Field {
@@ -198,6 +202,7 @@ impl Field {
             filter: Lookups::Off,
             snapshot: true,
             key_required: false,
+            gates_view: None,
         }
     }
     pub const fn required(mut self) -> Self {
@@ -240,6 +245,11 @@ impl Field {
     }
     pub const fn obj(mut self) -> Self {
         self.choice_object = true;
+        self
+    }
+    /// Rows are visible only with the object this content type and `id_column` name.
+    pub const fn gates_view(mut self, id_column: &'static str) -> Self {
+        self.gates_view = Some(id_column);
         self
     }
     pub const fn secret(mut self) -> Self {

@@ -94,11 +94,23 @@ fn wanted(field: &str, v: &Json) -> Json {
     }
 }
 
-/// Synchronise these autonomous systems (all when `ids` is None).
+/// Synchronise these autonomous systems (all when `ids` is None), as the system.
 pub async fn synchronise(
     db: &Db,
     settings: &Settings,
     who: &Who,
+    ids: Option<&[i64]>,
+) -> AppResult<Vec<(i64, Outcome)>> {
+    synchronise_as(db, settings, who, &Perms::superuser(), ids).await
+}
+
+/// Synchronise with the caller's permissions: an AS the new values would
+/// take out of the caller's `change` constraints is refused (`Failed`).
+pub async fn synchronise_as(
+    db: &Db,
+    settings: &Settings,
+    who: &Who,
+    perms: &Perms,
     ids: Option<&[i64]>,
 ) -> AppResult<Vec<(i64, Outcome)>> {
     let mut cond = Condition::all();
@@ -108,14 +120,8 @@ pub async fn synchronise(
     let ases = pm_db::load::fetch(&db.conn, &AUTONOMOUS_SYSTEM, cond, &[("asn", false)], None, 0).await?;
     let asns: Vec<i64> = ases.iter().filter_map(|a| a.int("asn")).collect();
     let nets = networks(&db.conn, &asns).await?;
-    let perms = Perms::superuser();
-    let actor = Actor {
-        user_id: who.user_id,
-        user_name: who.user_name.clone(),
-        request_id: who.request_id,
-        perms: &perms,
-        settings,
-    };
+    let actor =
+        Actor { user_id: who.user_id, user_name: who.user_name.clone(), request_id: who.request_id, perms, settings };
     let mut out = Vec::with_capacity(ases.len());
     for a in ases {
         let asn = a.int("asn").unwrap_or(0);
@@ -149,6 +155,9 @@ pub async fn synchronise(
                     let msg = format!("AS{asn}: {}", Json::Object(e.0));
                     tracing::warn!("PeeringDB values refused for {msg}");
                     Outcome::Failed(msg)
+                }
+                Err(AppError::PermissionDenied(_) | AppError::NotFound(_)) => {
+                    Outcome::Failed(format!("AS{asn}: the new values are outside your permissions"))
                 }
                 Err(e) => return Err(e),
             },

@@ -37,7 +37,15 @@ impl Config {
             },
             web: WebConfig {
                 login_required: env_bool("PM_LOGIN_REQUIRED", w.login_required),
-                trust_proxy_headers: env_bool("PM_TRUST_PROXY_HEADERS", w.trust_proxy_headers),
+                trusted_proxies: std::env::var("PM_TRUST_PROXY_HEADERS")
+                    .map(|v| WebConfig::parse_trusted_proxies(&v))
+                    .unwrap_or(w.trusted_proxies),
+                secure_cookies: env_bool("PM_SECURE_COOKIES", w.secure_cookies),
+                login_max_failures: env_num("PM_LOGIN_MAX_FAILURES", w.login_max_failures),
+                login_max_failures_per_address: env_num(
+                    "PM_LOGIN_MAX_FAILURES_PER_ADDRESS",
+                    w.login_max_failures_per_address,
+                ),
                 max_body_bytes: env_num("PM_MAX_BODY_BYTES", w.max_body_bytes),
                 strict_filters: env_bool("PM_STRICT_FILTERS", w.strict_filters),
             },

@@ -366,11 +366,7 @@ async fn shutdown_signal() {
 async fn serve(db: Db, config: Config, bind: SocketAddr, no_worker: bool) -> anyhow::Result<()> {
     ensure_admin(&db).await?;
     let engine = if no_worker { None } else { Some(start_engine(&db, &config, None, true).await?) };
-    let state = pm_web::AppState {
-        db,
-        settings: std::sync::Arc::new(config.settings.clone()),
-        config: std::sync::Arc::new(config.web.clone()),
-    };
+    let state = pm_web::AppState::new(db, config.settings.clone(), config.web.clone());
     let app = pm_web::router(state);
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!("Peering Manager listening on http://{}", listener.local_addr()?);

@@ -58,21 +58,64 @@ impl Principal {
 #[derive(Clone, Copy)]
 pub struct RequestId(pub uuid::Uuid);
 
-fn client_ip(req: &Request, trust_proxy: bool) -> Option<IpAddr> {
-    let headers: &HeaderMap = req.headers();
-    if trust_proxy {
-        let from_header = headers
-            .get("x-real-ip")
-            .or_else(|| headers.get("x-forwarded-for"))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .and_then(|v| v.parse::<IpAddr>().ok().or_else(|| v.parse::<SocketAddr>().ok().map(|s| s.ip())));
-        if from_header.is_some() {
-            return from_header;
+/// Where a request came from, as far as we can tell.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Client {
+    /// The client's address: the TCP peer, or behind trusted proxies the
+    /// right-most address they did not add themselves.
+    pub ip: Option<IpAddr>,
+    /// The browser used HTTPS (told by a trusted proxy's `X-Forwarded-Proto`).
+    pub https: bool,
+}
+
+fn parse_addr(s: &str) -> Option<IpAddr> {
+    let s = s.trim().trim_matches('"');
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| s.strip_prefix('[')?.split_once(']')?.0.parse().ok())
+}
+
+/// Who is at the other end. Proxy headers count only when the TCP peer is
+/// a trusted proxy; in `X-Forwarded-For` each proxy appends the address it
+/// saw, so the client is the right-most address that is not a trusted
+/// proxy: whatever a client writes to the left of it cannot matter.
+pub fn client(headers: &HeaderMap, peer: Option<IpAddr>, trusted: &[ipnet::IpNet]) -> Client {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let Some(peer_ip) = peer.filter(is_trusted) else { return Client { ip: peer, https: false } };
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let https = values("x-forwarded-proto").last().is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let chain = values("x-forwarded-for");
+    let ip = if chain.is_empty() {
+        match values("x-real-ip").last() {
+            Some(v) => parse_addr(v),
+            None => Some(peer_ip),
         }
-    }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    } else {
+        let mut found = None;
+        for hop in chain.iter().rev() {
+            match parse_addr(hop) {
+                Some(ip) if is_trusted(&ip) => found = Some(ip),
+                // The first untrusted hop from the right is the client; an
+                // unreadable one leaves the client unknown.
+                other => {
+                    found = other;
+                    break;
+                }
+            }
+        }
+        found
+    };
+    Client { ip, https }
 }
 
 /// Parse the Authorization header: `Token <key>` (keyword case-insensitive).
@@ -98,7 +141,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     req.extensions_mut().insert(rid);
     // Read what authentication needs first: the request body is not Sync.
     let headers = req.headers().clone();
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let who = client(&headers, peer, &state.config.trusted_proxies);
+    req.extensions_mut().insert(who);
+    let ip = who.ip;
     let principal = match resolve(&state, &headers, ip).await {
         Ok(p) => p,
         Err(e) => return with_request_id(ApiError(e).into_response(), rid),

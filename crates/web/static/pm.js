@@ -7,6 +7,10 @@
   // Uncaught errors are kept where the end-to-end tests can see them.
   window.__pmErrors = [];
   window.addEventListener("error", function (e) { window.__pmErrors.push(String(e.message)); });
+  // Anything our Content-Security-Policy blocks is a bug in our pages.
+  document.addEventListener("securitypolicyviolation", function (e) {
+    window.__pmErrors.push("CSP blocked " + e.violatedDirective + ": " + (e.blockedURI || "inline"));
+  });
 
   function csrf() {
     var el = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -310,6 +314,12 @@
     });
     document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });
+    });
+    // Error pages: "Back" returns to the previous page when there is one.
+    document.querySelectorAll("[data-history-back]").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (window.history.length > 1) { e.preventDefault(); window.history.back(); }
+      });
     });
     document.querySelectorAll("[data-dismiss]").forEach(function (b) {
       b.addEventListener("click", function () { b.parentNode.remove(); });

@@ -70,7 +70,7 @@ pub static JOB: Model = Model {
     ui: Some("/core/jobs/"),
     fields: &[
         f::ID,
-        Field::new("object_type", Kind::ContentType).null().ro(),
+        Field::new("object_type", Kind::ContentType).null().ro().gates_view("object_id"),
         f::uint("object_id").null().filter(Num),
         f::text("name", 200).filter(Str),
         f::choice("status", JOB_STATUS, "pending").obj().ro(),

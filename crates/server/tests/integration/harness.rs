@@ -2,7 +2,7 @@
 //! from a migrated template) and requests through the real router.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -165,7 +165,7 @@ impl TestApp {
         let admin =
             pm_db::auth::create_user(&db.conn, "admin", "admin@example.com", "admin-password", true).await.unwrap();
         let token = pm_db::auth::create_token(&db.conn, admin, true, None, "tests", None).await.unwrap();
-        let state = AppState { db: db.clone(), settings: Arc::new(settings), config: Arc::new(web) };
+        let state = AppState::new(db.clone(), settings, web);
         TestApp { router: pm_web::router(state), db, token }
     }
 
@@ -269,8 +269,7 @@ pub async fn db_with_admin(backend: Backend) -> Db {
 
 /// Serve the whole application over real TCP on 127.0.0.1; its base URL.
 pub async fn serve_tcp(db: &Db) -> String {
-    let state =
-        AppState { db: db.clone(), settings: Arc::new(Settings::default()), config: Arc::new(WebConfig::default()) };
+    let state = AppState::new(db.clone(), Settings::default(), WebConfig::default());
     let app = pm_web::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

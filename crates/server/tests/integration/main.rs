@@ -28,4 +28,5 @@ mod ui_browser;
 mod ui_jobs;
 pub mod ui_support;
 mod webhook_events;
+mod web_security;
 mod webhooks;

@@ -49,7 +49,7 @@ both!(login_is_required_and_logout_ends_the_session, |backend| {
         .await;
     assert_eq!(location(&r), "/");
 
-    let r = b.get("/logout/").await;
+    let r = b.post("/logout/", &[]).await;
     assert_eq!(location(&r), "/login/");
     assert!(!b.has_session());
     let r = b.get("/").await;

@@ -46,6 +46,46 @@ pub async fn job_response(
     Ok((status, axum::Json(out.pop().unwrap_or(Json::Null))).into_response())
 }
 
+/// What starting a job of a given type needs: an action on the job's
+/// object (within the caller's constraints), or being staff. Re-running a
+/// job starts one of its type again, so it needs the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartRight {
+    OnObject(&'static str),
+    Staff,
+}
+
+/// The start right of each job type; types not listed (PeeringDB
+/// synchronisation, housekeeping, webhook dispatch, diagnostics) are staff's.
+pub fn start_right(job_type: &str) -> StartRight {
+    match job_type {
+        pm_jobs::render::RENDER_CONFIGURATION => StartRight::OnObject("view_configuration"),
+        pm_jobs::render::RENDER_EXPORT => StartRight::OnObject("view"),
+        pm_db::webhooks::DELIVER_JOB => StartRight::OnObject("change"),
+        _ => StartRight::Staff,
+    }
+}
+
+/// Whether the caller may start a job of this type about this object.
+pub async fn may_start(state: &AppState, p: &Principal, job: &pm_db::object::Obj) -> Result<(), AppError> {
+    match start_right(job.text("name")) {
+        StartRight::Staff if p.user.as_ref().is_some_and(|u| u.is_staff || u.is_superuser) => Ok(()),
+        StartRight::Staff => Err(pm_db::error::permission_denied()),
+        StartRight::OnObject(action) => {
+            let model = job.int("object_type").and_then(registry::by_ct_id);
+            let (Some(model), Some(id)) = (model, job.int("object_id")) else {
+                return Err(pm_db::error::permission_denied());
+            };
+            pm_db::auth::object_for(&state.db.conn, &p.perms, model, id, action).await?;
+            if action != "view" {
+                // Acting on an object starts with seeing it.
+                pm_db::auth::object_for(&state.db.conn, &p.perms, model, id, "view").await?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `POST /api/core/jobs/{id}/cancel/`: only jobs that have not started (409 otherwise).
 pub async fn cancel(
     State(state): State<AppState>,
@@ -55,7 +95,7 @@ pub async fn cancel(
 ) -> ApiResult<Response> {
     require(&p, "core.job", "change")?;
     let job = registry::model("core.job").unwrap();
-    ops::retrieve(&state.db, &p.perms, job, id, Mode::Brief).await?;
+    pm_db::auth::object_for(&state.db.conn, &p.perms, job, id, "change").await?;
     let q = SqlQueue::new(state.db.clone());
     if !q.cancel(id, &p.user_name()).await? {
         return Err(AppError::Conflict("Only pending or scheduled jobs can be cancelled.".into()).into());
@@ -72,7 +112,8 @@ pub async fn rerun(
 ) -> ApiResult<Response> {
     require(&p, "core.job", "add")?;
     let job = registry::model("core.job").unwrap();
-    ops::retrieve(&state.db, &p.perms, job, id, Mode::Brief).await?;
+    let (old, _) = ops::retrieve(&state.db, &p.perms, job, id, Mode::Brief).await?;
+    may_start(&state, &p, &old).await?;
     let q = SqlQueue::new(state.db.clone());
     let new = q.rerun(id, p.user.as_ref().map(|u| u.id)).await?;
     job_response(&state, &p, &headers, new, StatusCode::ACCEPTED).await
@@ -87,7 +128,8 @@ pub async fn test_webhook(
 ) -> ApiResult<Response> {
     require(&p, "extras.webhook", "change")?;
     let model = registry::model("extras.webhook").unwrap();
-    let (hook, _) = ops::retrieve(&state.db, &p.perms, model, id, Mode::Brief).await?;
+    // Sending is acting on this webhook: change on it, within the caller's constraints.
+    let hook = pm_db::auth::object_for(&state.db.conn, &p.perms, model, id, "change").await?;
     let q = SqlQueue::new(state.db.clone());
     let job = pm_jobs::webhook::test_job(id, hook.text("name"), p.user.as_ref().map(|u| u.id), &p.user_name());
     let new = q.enqueue(job).await?;

@@ -6,9 +6,8 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pm_db::load::Mode;
 use pm_db::models::peering::AUTONOMOUS_SYSTEM;
-use pm_db::{AppError, ops, registry};
+use pm_db::{AppError, registry};
 use pm_jobs::{JobQueue, NewJob, SqlQueue};
 use pm_peeringdb::autonomous::{self, Outcome, Who};
 use serde_json::{Value as Json, json};
@@ -95,8 +94,9 @@ pub async fn sync_autonomous_system(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     require_change(&p)?;
-    ops::retrieve(&state.db, &p.perms, &AUTONOMOUS_SYSTEM, id, Mode::Brief).await?;
-    let out = autonomous::synchronise(&state.db, &state.settings, &who(&p, rid), Some(&[id])).await?;
+    // Change on this AS, within the caller's constraints; the update runs as the caller.
+    pm_db::auth::object_for(&state.db.conn, &p.perms, &AUTONOMOUS_SYSTEM, id, "change").await?;
+    let out = autonomous::synchronise_as(&state.db, &state.settings, &who(&p, rid), &p.perms, Some(&[id])).await?;
     Ok(match out.first().map(|(_, o)| o) {
         Some(Outcome::Synced(_) | Outcome::Private) => StatusCode::OK.into_response(),
         _ => StatusCode::NO_CONTENT.into_response(),
@@ -127,7 +127,7 @@ pub async fn sync_autonomous_systems(
         }
     };
     let ids = allowed_ids(&state, &p, wanted).await?;
-    let out = autonomous::synchronise(&state.db, &state.settings, &who(&p, rid), Some(&ids)).await?;
+    let out = autonomous::synchronise_as(&state.db, &state.settings, &who(&p, rid), &p.perms, Some(&ids)).await?;
     let t = autonomous::tally(&out);
     Ok(axum::Json(json!({
         "updated": t.updated, "unchanged": t.unchanged, "private": t.private,

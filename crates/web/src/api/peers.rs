@@ -45,7 +45,9 @@ pub async fn available_peers(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let ixp = ixp(&state, &p, id).await?;
-    let peers = peeringdb::available_peers(&state.db.conn, &ixp, false).await?;
+    let peers =
+        visible(&state, &p, &pdb::NETWORK_IXLAN, peeringdb::available_peers(&state.db.conn, &ixp, false).await?)
+            .await?;
     let out = rendered(&state, &p, &headers, &pdb::NETWORK_IXLAN, peers, Mode::Full).await?;
     Ok(axum::Json(out).into_response())
 }
@@ -57,10 +59,9 @@ pub async fn link_to_peeringdb(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     check_write(&p)?;
-    ixp(&state, &p, id).await?;
-    if !p.perms.allows(&peering::INTERNET_EXCHANGE, "change") {
-        return Err(pm_db::error::permission_denied().into());
-    }
+    check_read(&state, &p)?;
+    // Linking changes this IXP: change on it, within the caller's constraints.
+    pm_db::auth::object_for(&state.db.conn, &p.perms, &peering::INTERNET_EXCHANGE, id, "change").await?;
     let w = state.db.begin_write().await?;
     let linked = peeringdb::link_ixp(&w.txn, id).await?;
     w.commit().await?;
@@ -106,8 +107,23 @@ pub async fn context_as(state: &AppState, p: &Principal) -> ApiResult<Option<Obj
     Ok(found.filter(|a| a.bool("affiliated")))
 }
 
-async fn fetch_ids(state: &AppState, model: &'static Model, ids: &[i64]) -> ApiResult<Vec<Obj>> {
-    Ok(ops::reload(&state.db, model, ids, Mode::Brief).await?.0)
+/// The objects among `ids` the caller may view, in the order given.
+async fn fetch_ids(state: &AppState, p: &Principal, model: &'static Model, ids: &[i64]) -> ApiResult<Vec<Obj>> {
+    use sea_query::ExprTrait;
+    let Some(scope) = p.perms.scope(model, "view") else { return Ok(vec![]) };
+    let cond =
+        sea_query::Condition::all().add(scope).add(sea_query::Expr::col((model.table, "id")).is_in(ids.to_vec()));
+    let mut objs = pm_db::load::fetch(&state.db.conn, model, cond, &[], None, 0).await?;
+    objs.sort_by_key(|o| ids.iter().position(|i| *i == o.id));
+    Ok(objs)
+}
+
+/// Only the objects the caller may view (cache records too have permissions).
+async fn visible(state: &AppState, p: &Principal, model: &'static Model, objs: Vec<Obj>) -> ApiResult<Vec<Obj>> {
+    let ids: Vec<i64> = objs.iter().map(|o| o.id).collect();
+    let allowed: std::collections::HashSet<i64> =
+        fetch_ids(state, p, model, &ids).await?.iter().map(|o| o.id).collect();
+    Ok(objs.into_iter().filter(|o| allowed.contains(&o.id)).collect())
 }
 
 /// `GET …/autonomous-systems/{id}/shared-ixps/`: our IXPs (context AS) shared in PeeringDB.
@@ -122,7 +138,7 @@ pub async fn shared_ixps(
         (Some(a), Some(b)) => peeringdb::shared_ixps(&state.db.conn, a.id, b.id, context.id).await?,
         _ => vec![],
     };
-    let objs = fetch_ids(&state, &peering::INTERNET_EXCHANGE, &ids).await?;
+    let objs = fetch_ids(&state, &p, &peering::INTERNET_EXCHANGE, &ids).await?;
     let out = rendered(&state, &p, &headers, &peering::INTERNET_EXCHANGE, objs, Mode::Nested).await?;
     Ok(axum::Json(out).into_response())
 }
@@ -139,7 +155,7 @@ pub async fn shared_facilities(
         (Some(a), Some(b)) => peeringdb::shared_facilities(&state.db.conn, a.id, b.id).await?,
         _ => vec![],
     };
-    let objs = fetch_ids(&state, &pdb::FACILITY, &ids).await?;
+    let objs = fetch_ids(&state, &p, &pdb::FACILITY, &ids).await?;
     let out = rendered(&state, &p, &headers, &pdb::FACILITY, objs, Mode::Full).await?;
     Ok(axum::Json(out).into_response())
 }

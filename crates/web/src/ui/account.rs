@@ -13,16 +13,21 @@ use super::meta::PAGE_SIZES;
 use super::render::esc;
 use super::{Ctx, Req, UiResult, html_response, redirect, templates};
 use crate::auth::{SESSION_COOKIE, constant_time_eq, cookie};
+use crate::throttle::Refused;
 
 const CSRF_COOKIE: &str = "pm_csrf";
 
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/logout") => {
-            n.to_string()
-        }
+        Some(n) if super::is_local_path(n) && !n.starts_with("/logout") => n.to_string(),
         _ => "/".into(),
     }
+}
+
+/// `; Secure` when the browser came over HTTPS (through a trusted proxy) or
+/// `PM_SECURE_COOKIES` says so: the cookie then never travels in clear.
+fn secure(req: &Req) -> &'static str {
+    if req.state.config.secure_cookies || req.client.https { "; Secure" } else { "" }
 }
 
 fn set_cookie(resp: &mut Response, value: String) {
@@ -40,6 +45,7 @@ pub async fn login(req: Req) -> Response {
         return redirect(&next);
     }
     let mut error = None;
+    let mut throttled = None;
     let mut username = String::new();
     let csrf_cookie = cookie(&req.headers, CSRF_COOKIE).filter(|c| c.len() == 64);
     if req.method == axum::http::Method::POST {
@@ -51,15 +57,26 @@ pub async fn login(req: Req) -> Response {
         if !token_ok {
             error = Some("Your session expired or cookies are disabled. Please try again.".to_string());
         } else {
-            match pm_db::auth::login(&req.state.db.conn, &username, get("password")).await {
+            let attempt = req.state.login.login(&req.state.db, &username, get("password"), req.client.ip).await;
+            match attempt {
+                Err(Refused::Throttled(wait)) => {
+                    let secs = Ord::max(wait.as_secs(), 1);
+                    throttled = Some(secs);
+                    error = Some(format!("Too many failed login attempts. Try again in {secs} seconds."));
+                }
+                Err(Refused::Error(e)) => {
+                    tracing::error!(error = %e, "login failed");
+                    error = Some("Login is unavailable right now.".into());
+                }
                 Ok(Some(user)) => match sess::create(&req.state.db.conn, user.id).await {
                     Ok((value, _)) => {
                         let mut resp = redirect(&next);
                         set_cookie(
                             &mut resp,
                             format!(
-                                "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                                sess::LIFETIME_DAYS * 86400
+                                "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                                sess::LIFETIME_DAYS * 86400,
+                                secure(&req)
                             ),
                         );
                         set_cookie(&mut resp, format!("{CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax"));
@@ -76,29 +93,39 @@ pub async fn login(req: Req) -> Response {
                             .into(),
                     )
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "login failed");
-                    error = Some("Login is unavailable right now.".into());
-                }
             }
         }
     }
     let csrf = csrf_cookie.unwrap_or_else(sess::random_token);
     let page = json!({"title": "Log in", "error": error, "username": username, "next": next, "csrf": csrf});
+    let status = if throttled.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
     let mut resp = match templates::render("login.html", &page) {
-        Ok(html) => html_response(StatusCode::OK, html),
+        Ok(html) => html_response(status, html),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    set_cookie(&mut resp, format!("{CSRF_COOKIE}={csrf}; Path=/login/; HttpOnly; SameSite=Lax; Max-Age=3600"));
+    if let Some(secs) = throttled {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    set_cookie(
+        &mut resp,
+        format!("{CSRF_COOKIE}={csrf}; Path=/login/; HttpOnly; SameSite=Lax; Max-Age=3600{}", secure(&req)),
+    );
     resp
 }
 
+/// `POST /logout/` (a link could be followed by any page or prefetcher):
+/// ends the session when the form carries its CSRF token.
 pub async fn logout(req: Req) -> Response {
     if let Some(s) = &req.principal.session {
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&req.body).unwrap_or_default();
+        let sent = form.iter().find(|(k, _)| k == "csrfmiddlewaretoken").map(|(_, v)| v.as_str()).unwrap_or("");
+        if !constant_time_eq(sent, &s.csrf) {
+            return (StatusCode::FORBIDDEN, "CSRF verification failed. Reload the page and try again.").into_response();
+        }
         let _ = sess::delete(&req.state.db.conn, &s.id).await;
     }
     let mut resp = redirect("/login/");
-    set_cookie(&mut resp, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    set_cookie(&mut resp, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", secure(&req)));
     resp
 }
 
@@ -232,8 +259,14 @@ pub async fn password(ctx: &mut Ctx) -> UiResult {
         let form = ctx.form()?;
         let old = form.get("old_password").unwrap_or("");
         let (new1, new2) = (form.get("new_password1").unwrap_or(""), form.get("new_password2").unwrap_or(""));
-        if pm_db::auth::login(&ctx.db().conn, &username, old).await?.is_none() {
-            errors.push("Your old password was entered incorrectly. Please enter it again.".into());
+        // Guessing the old password is guessing a password: same throttle.
+        match ctx.req.state.login.login(ctx.db(), &username, old, ctx.req.client.ip).await {
+            Ok(Some(_)) => {}
+            Ok(None) => errors.push("Your old password was entered incorrectly. Please enter it again.".into()),
+            Err(Refused::Throttled(wait)) => {
+                errors.push(format!("Too many failed attempts. Try again in {} seconds.", Ord::max(wait.as_secs(), 1)))
+            }
+            Err(Refused::Error(e)) => return Err(e),
         }
         if new1 != new2 {
             errors.push("The two password fields didn’t match.".into());

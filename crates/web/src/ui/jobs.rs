@@ -68,7 +68,7 @@ pub async fn cancel(ctx: &mut Ctx, id: i64) -> UiResult {
     if !ctx.perms().allows(m, "change") {
         return Err(pm_db::error::permission_denied());
     }
-    ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Brief).await?;
+    pm_db::auth::object_for(&ctx.db().conn, ctx.perms(), m, id, "change").await?;
     let q = SqlQueue::new(ctx.db().clone());
     if q.cancel(id, &ctx.req.principal.user_name()).await? {
         ctx.flash("success", "Job cancelled.".into()).await;
@@ -89,6 +89,7 @@ pub async fn rerun(ctx: &mut Ctx, id: i64) -> UiResult {
     if unfinished(old.text("status")) {
         return Err(AppError::Conflict("The job has not finished yet.".into()));
     }
+    crate::api::jobs::may_start(&ctx.req.state, &ctx.req.principal, &old).await?;
     let q = SqlQueue::new(ctx.db().clone());
     let new = q.rerun(id, ctx.user_id()).await?;
     ctx.flash("success", format!("Job queued again as #{new}.")).await;

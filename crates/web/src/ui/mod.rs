@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
     let mut r = Router::new()
         .route("/", get(|req: Req| page(req, P::Home)))
         .route("/login/", any(account::login))
-        .route("/logout/", any(account::logout))
+        .route("/logout/", axum::routing::post(account::logout))
         .route("/search/", get(|req: Req| page(req, P::Search)))
         .route("/user/profile/", get(|req: Req| page(req, P::Profile)))
         .route("/user/preferences/", any(|req: Req| page(req, P::Preferences)))
@@ -74,6 +74,8 @@ pub struct Req {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The client's address and scheme (behind trusted proxies).
+    pub client: crate::auth::Client,
 }
 
 impl FromRequest<AppState> for Req {
@@ -85,8 +87,9 @@ impl FromRequest<AppState> for Req {
         let method = req.method().clone();
         let uri = req.uri().clone();
         let headers = req.headers().clone();
+        let client = req.extensions().get::<crate::auth::Client>().copied().unwrap_or_default();
         let body = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
-        Ok(Req { state: state.clone(), principal, rid, method, uri, headers, body })
+        Ok(Req { state: state.clone(), principal, rid, method, uri, headers, body, client })
     }
 }
 
@@ -201,7 +204,7 @@ impl Ctx {
         let candidate =
             form.and_then(|f| f.get("return_url").map(str::to_string)).or_else(|| self.query_get("return_url"));
         match candidate {
-            Some(u) if u.starts_with('/') && !u.starts_with("//") && !u.contains('\\') => u,
+            Some(u) if is_local_path(&u) => u,
             _ => fallback.to_string(),
         }
     }
@@ -334,8 +337,17 @@ pub fn html_response(status: StatusCode, html: String) -> Response {
     r
 }
 
+/// A path on this site, safe to redirect to: one leading slash, no
+/// backslash (browsers read `/\\host` as `//host`), no control character
+/// (browsers drop tabs and newlines, so `/\t/host` becomes `//host`).
+pub fn is_local_path(u: &str) -> bool {
+    u.starts_with('/') && !u[1..].starts_with('/') && !u.chars().any(|c| c == '\\' || c.is_control())
+}
+
+/// 303 to `to`; a target that cannot be a header goes home instead of failing.
 pub fn redirect(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    let target = HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
 }
 
 fn login_redirect(uri: &Uri) -> Response {

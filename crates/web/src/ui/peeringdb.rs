@@ -134,7 +134,7 @@ pub async fn sync_autonomous_systems(ctx: &mut Ctx, ids: Vec<i64>, back: &str) -
         load::fetch(&ctx.db().conn, &AUTONOMOUS_SYSTEM, cond, &[], None, 0).await?.iter().map(|o| o.id).collect();
     let who = Who { user_id: ctx.user_id(), user_name: ctx.req.principal.user_name(), request_id: ctx.req.rid.0 };
     let settings = ctx.req.state.settings.clone();
-    let out = autonomous::synchronise(ctx.db(), &settings, &who, Some(&allowed)).await?;
+    let out = autonomous::synchronise_as(ctx.db(), &settings, &who, ctx.perms(), Some(&allowed)).await?;
     let t = autonomous::tally(&out);
     let mut msg =
         format!("{} autonomous system(s) updated from PeeringDB, {} already up to date", t.updated, t.unchanged);

@@ -365,7 +365,11 @@ pub async fn ixp_import(ctx: &mut Ctx) -> UiResult {
             Err(e) => return Err(e),
         }
     }
-    let asys = pm_db::load::get(&ctx.db().conn, &peering::AUTONOMOUS_SYSTEM, as_id, Condition::all()).await?;
+    // The context AS is a preference the user typed: show it only if they may view it.
+    let asys = match ctx.perms().scope(&peering::AUTONOMOUS_SYSTEM, "view") {
+        Some(scope) => pm_db::load::get(&ctx.db().conn, &peering::AUTONOMOUS_SYSTEM, as_id, scope).await?,
+        None => None,
+    };
     let groups: Vec<Json> = plan
         .iter()
         .map(|g| {

@@ -365,15 +365,30 @@ pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
 }
 
-/// Markdown → HTML with raw HTML escaped (comments are user input).
+/// Whether a link target in user text is harmless: relative, or one of the
+/// schemes people link to. Browsers ignore tabs, newlines and leading
+/// spaces in a URL, so `java\tscript:` is read the way they read it.
+fn safe_link(url: &str) -> bool {
+    let url: String = url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect();
+    let Some((scheme, _)) = url.split_once(':') else { return true };
+    // A colon after a path, query or fragment start is not a scheme.
+    if scheme.contains(['/', '?', '#']) {
+        return true;
+    }
+    ["http", "https", "mailto", "ftp", "tel"].contains(&scheme.to_ascii_lowercase().as_str())
+}
+
+/// Markdown → HTML with raw HTML escaped (comments are user input) and
+/// links or images to other schemes (`javascript:`, `data:`, `vbscript:`) dropped.
 pub fn markdown(src: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser, html};
+    use pulldown_cmark::{Event, Options, Parser, Tag, html};
     let parser = Parser::new_ext(src, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(|e| match e {
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
-        Event::Start(pulldown_cmark::Tag::Link { link_type, dest_url, title, id })
-            if dest_url.trim_start().to_lowercase().starts_with("javascript:") =>
-        {
-            Event::Start(pulldown_cmark::Tag::Link { link_type, dest_url: "#".into(), title, id })
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) if !safe_link(&dest_url) => {
+            Event::Start(Tag::Link { link_type, dest_url: "#".into(), title, id })
+        }
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) if !safe_link(&dest_url) => {
+            Event::Start(Tag::Image { link_type, dest_url: "#".into(), title, id })
         }
         e => e,
     });
