@@ -66,3 +66,51 @@ both!(sixty_four_concurrent_writers_and_readers_get_no_server_error, |backend| {
     assert!(statuses.iter().all(|s| [200, 201].contains(s)), "{statuses:?}");
     assert_eq!(app.count("/api/extras/tags/?description=changed&limit=1").await, 64 * ROUNDS as i64, "lost writes");
 });
+
+// Two clients create the same ASN at once: one gets it, the other a 400 that
+// names the field (the database's unique violation, when both passed
+// validation concurrently, reads like the validation error), never a 500.
+both!(concurrent_duplicates_are_a_field_error, |backend| {
+    let app = TestApp::new(backend).await;
+    for round in 0..20 {
+        let body = json!({"asn": 64600 + round, "name": "twin"});
+        let (a, b) = tokio::join!(
+            app.post("/api/peering/autonomous-systems/", body.clone()),
+            app.post("/api/peering/autonomous-systems/", body.clone()),
+        );
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [201, 400], "round {round}: {} / {}", a.text, b.text);
+        let refused = if a.status.as_u16() == 400 { a.json } else { b.json };
+        assert_eq!(refused["asn"][0], "Autonomous system with this ASN already exists.", "{refused}");
+    }
+});
+
+// A JSON column whose stored text does not parse is an error when read, and
+// an unrelated update never replaces it with null.
+both!(unparsable_json_column_is_an_error_not_null, |backend| {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::new(backend).await;
+    let id = app
+        .create(
+            "/api/peering/autonomous-systems/",
+            json!({"asn": 64520, "name": "ctx", "local_context_data": {"a": 1}}),
+        )
+        .await;
+    let sql = format!("UPDATE peering_autonomoussystem SET local_context_data = '{{broken' WHERE id = {id}");
+    app.db.conn.execute_unprepared(&sql).await.unwrap();
+    let r = app.patch(&format!("/api/peering/autonomous-systems/{id}/"), json!({"name": "renamed"})).await;
+    assert!(!r.status.is_success(), "{}", r.text);
+    let stored = app
+        .db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.backend(),
+            format!("SELECT local_context_data, name FROM peering_autonomoussystem WHERE id = {id}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.try_get_by_index::<Option<String>>(0).unwrap().as_deref(), Some("{broken"));
+    assert_eq!(stored.try_get_by_index::<String>(1).unwrap(), "ctx");
+});
