@@ -1,6 +1,7 @@
 //! Many clients at once: nothing lost, nothing a 5xx.
 
 use axum::http::Method;
+use sea_query::ExprTrait;
 use serde_json::json;
 
 use crate::both;
@@ -37,6 +38,27 @@ both!(sixty_four_concurrent_writers_and_readers_get_no_server_error, |backend| {
         );
     }
     const ROUNDS: usize = 4;
+    // Meanwhile, single-statement writes outside any transaction, as a
+    // token's `last_used`, a session or preferences are written.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = {
+        let (db, done) = (app.db.clone(), done.clone());
+        tokio::spawn(async move {
+            use sea_orm::ConnectionTrait;
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let q = sea_query::Query::update()
+                    .table("users_token")
+                    .value("last_used", chrono::Utc::now())
+                    .and_where(sea_query::Expr::col("description").eq("client 0"))
+                    .to_owned();
+                db.conn.execute(&q).await.unwrap();
+                n += 1;
+                tokio::task::yield_now().await;
+            }
+            n
+        })
+    };
     let mut clients = tokio::task::JoinSet::new();
     for (c, token) in tokens.into_iter().enumerate() {
         let app = app.clone();
@@ -61,6 +83,8 @@ both!(sixty_four_concurrent_writers_and_readers_get_no_server_error, |backend| {
         });
     }
     let statuses: Vec<u16> = clients.join_all().await.into_iter().flatten().collect();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(background.await.unwrap() > 0);
     let failures: Vec<&u16> = statuses.iter().filter(|s| **s >= 500).collect();
     assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), statuses.len());
     assert!(statuses.iter().all(|s| [200, 201].contains(s)), "{statuses:?}");
