@@ -73,7 +73,7 @@ pub async fn run(api: &Api, backend: &str, tokens: Vec<String>, duration: Durati
             while Instant::now() < deadline {
                 n += 1;
                 if !writer {
-                    let path = if n % 2 == 0 {
+                    let path = if n.is_multiple_of(2) {
                         "/api/peering/autonomous-systems/?limit=50".to_string()
                     } else {
                         "/api/extras/tags/?limit=10".to_string()
@@ -93,7 +93,7 @@ pub async fn run(api: &Api, backend: &str, tokens: Vec<String>, duration: Durati
                     }
                     Some((id, name, comments)) => {
                         let path = format!("/api/peering/autonomous-systems/{id}/");
-                        let (field, value) = if n % 2 == 0 {
+                        let (field, value) = if n.is_multiple_of(2) {
                             ("name", format!("Soak {c} {n}"))
                         } else {
                             ("comments", format!("round {n}"))
@@ -108,7 +108,7 @@ pub async fn run(api: &Api, backend: &str, tokens: Vec<String>, duration: Durati
                             if field == "name" { *name = value } else { *comments = value }
                         }
                         // A new object now and then, so inserts keep coming too.
-                        if n % 20 == 0 {
+                        if n.is_multiple_of(20) {
                             t.written.extend(mine.take());
                         }
                     }
