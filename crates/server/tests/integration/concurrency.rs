@@ -138,3 +138,28 @@ both!(unparsable_json_column_is_an_error_not_null, |backend| {
     assert_eq!(stored.try_get_by_index::<Option<String>>(0).unwrap().as_deref(), Some("{broken"));
     assert_eq!(stored.try_get_by_index::<String>(1).unwrap(), "ctx");
 });
+
+// The database's own refusals, read from its error codes: a duplicate on a
+// unique column names that field with the declared message; a dangling
+// foreign key is a conflict.
+both!(database_refusals_name_the_field, |backend| {
+    use pm_db::AppError;
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::new(backend).await;
+    app.create("/api/extras/tags/", json!({"name": "gold", "slug": "gold"})).await;
+    let run = |sql: &'static str| {
+        let db = app.db.clone();
+        async move { db.conn.execute_unprepared(sql).await.unwrap_err() }
+    };
+    let tag = pm_db::registry::model("extras.tag").unwrap();
+    let e = run("INSERT INTO extras_tag (name, slug, color, description) VALUES ('gold', 'other', 'aaaaaa', '')").await;
+    match pm_db::write::map_db_err(tag, e) {
+        AppError::Validation(f) => assert_eq!(f.0["name"][0], "Tag with this name already exists."),
+        other => panic!("{other:?}"),
+    }
+    let router = pm_db::registry::model("devices.router").unwrap();
+    let e =
+        run("INSERT INTO devices_router (name, hostname, status, platform_id) VALUES ('r', 'r', 'enabled', 999999)")
+            .await;
+    assert!(matches!(pm_db::write::map_db_err(router, e), AppError::Conflict(_)));
+});
