@@ -101,7 +101,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     if args.soak {
         let backend = if database.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
-        return soak::run(&api, backend, args.clients, Duration::from_secs(args.duration_secs)).await;
+        // One token per client: the server writes each one's `last_used` too.
+        let mut tokens = Vec::new();
+        for _ in 0..args.clients {
+            tokens.push(format!("Token {}", create_token(&args.server_bin, &database)?));
+        }
+        return soak::run(&api, backend, tokens, Duration::from_secs(args.duration_secs)).await;
     }
 
     let started = Instant::now();

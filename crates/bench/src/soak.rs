@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::Api;
@@ -21,6 +20,8 @@ struct Tally {
     server_errors: u64,
     other_errors: u64,
     first_error: Option<String>,
+    /// Writes the server acknowledged.
+    writes: u64,
     /// (object id, name and comments last acknowledged).
     written: Vec<(i64, String, String)>,
 }
@@ -57,19 +58,9 @@ async fn send(t: &mut Tally, what: &str, req: reqwest::RequestBuilder) -> Option
     }
 }
 
-pub async fn run(api: &Api, backend: &str, clients: usize, duration: Duration) -> anyhow::Result<bool> {
-    let mut tokens = Vec::with_capacity(clients);
-    for i in 0..clients {
-        let resp = api
-            .post("/api/users/tokens/")
-            .json(&json!({"user": 1, "write_enabled": true, "description": format!("soak {i}")}))
-            .send()
-            .await?;
-        let status = resp.status();
-        let body: Value = resp.json().await.context("token body")?;
-        let Some(key) = body["key"].as_str() else { bail!("creating a token answered {status}: {body}") };
-        tokens.push(format!("Token {key}"));
-    }
+/// `tokens`: one `Token …` header value per client.
+pub async fn run(api: &Api, backend: &str, tokens: Vec<String>, duration: Duration) -> anyhow::Result<bool> {
+    let clients = tokens.len();
     let deadline = Instant::now() + duration;
     let mut tasks = tokio::task::JoinSet::new();
     for (c, auth) in tokens.into_iter().enumerate() {
@@ -82,7 +73,7 @@ pub async fn run(api: &Api, backend: &str, clients: usize, duration: Duration) -
             while Instant::now() < deadline {
                 n += 1;
                 if !writer {
-                    let path = if n % 2 == 0 {
+                    let path = if n.is_multiple_of(2) {
                         "/api/peering/autonomous-systems/?limit=50".to_string()
                     } else {
                         "/api/extras/tags/?limit=10".to_string()
@@ -96,12 +87,13 @@ pub async fn run(api: &Api, backend: &str, clients: usize, duration: Duration) -
                         let name = format!("Soak AS{asn}");
                         let req = api.post("/api/peering/autonomous-systems/").json(&json!({"asn": asn, "name": name}));
                         if let Some(o) = send(&mut t, "create", req).await {
+                            t.writes += 1;
                             mine = Some((o["id"].as_i64().unwrap_or(0), name, String::new()));
                         }
                     }
                     Some((id, name, comments)) => {
                         let path = format!("/api/peering/autonomous-systems/{id}/");
-                        let (field, value) = if n % 2 == 0 {
+                        let (field, value) = if n.is_multiple_of(2) {
                             ("name", format!("Soak {c} {n}"))
                         } else {
                             ("comments", format!("round {n}"))
@@ -112,10 +104,11 @@ pub async fn run(api: &Api, backend: &str, clients: usize, duration: Duration) -
                             .header("Authorization", &api.auth)
                             .json(&json!({field: value}));
                         if send(&mut t, "update", req).await.is_some() {
+                            t.writes += 1;
                             if field == "name" { *name = value } else { *comments = value }
                         }
                         // A new object now and then, so inserts keep coming too.
-                        if n % 20 == 0 {
+                        if n.is_multiple_of(20) {
                             t.written.extend(mine.take());
                         }
                     }
@@ -131,6 +124,7 @@ pub async fn run(api: &Api, backend: &str, clients: usize, duration: Duration) -
         total.server_errors += t.server_errors;
         total.other_errors += t.other_errors;
         total.first_error = total.first_error.or(t.first_error);
+        total.writes += t.writes;
         total.written.extend(t.written);
     }
     // Every acknowledged write must be there.
@@ -147,14 +141,15 @@ pub async fn run(api: &Api, backend: &str, clients: usize, duration: Duration) -
         clients / 2,
         duration.as_secs()
     );
-    println!("| requests | req/s | 5xx | other errors | objects written | lost writes |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| requests | req/s | 5xx | other errors | writes acknowledged | objects checked | lost writes |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {:.0} | {} | {} | {} | {} |",
+        "| {} | {:.0} | {} | {} | {} | {} | {} |",
         total.requests,
         total.requests as f64 / duration.as_secs_f64(),
         total.server_errors,
         total.other_errors,
+        total.writes,
         total.written.len(),
         lost
     );

@@ -57,12 +57,23 @@ pub enum AppError {
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error(transparent)]
-    Db(#[from] sea_orm::DbErr),
+    Db(sea_orm::DbErr),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<sea_orm::DbErr> for AppError {
+    /// Lock contention that outlasted the busy timeout is a 503 the client
+    /// can retry, not a 500.
+    fn from(e: sea_orm::DbErr) -> Self {
+        match classify(&e) {
+            DbFailure::Retry => AppError::ServiceUnavailable("The database is busy; try again.".into()),
+            _ => AppError::Db(e),
+        }
+    }
+}
 
 pub fn not_found(model: &crate::model::Model) -> AppError {
     AppError::NotFound(format!("No {} matches the given query.", model.verbose))

@@ -91,8 +91,10 @@ pub fn ct_id(model: &Model) -> i64 {
     content_types().ids[pos]
 }
 
+/// The model of a content type id; none before a database was read (code
+/// that never opened one, such as unit tests, knows no ids).
 pub fn by_ct_id(id: i64) -> Option<&'static Model> {
-    content_types().by_id.get(&id).map(|&pos| MODELS[pos])
+    CONTENT_TYPES.get()?.by_id.get(&id).map(|&pos| MODELS[pos])
 }
 
 /// Ids read from `django_content_type`, by registry position.
