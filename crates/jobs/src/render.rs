@@ -34,7 +34,8 @@ async fn render_configuration(ctx: JobCtx) -> anyhow::Result<()> {
     let id = ctx.object_id.ok_or_else(|| anyhow::anyhow!("The job names no router."))?;
     ctx.info("Rendering router configuration.");
     let viewer = queued_by(&ctx).await?;
-    let rendered = pm_render::render_router_as(&ctx.db, &viewer, id, None).await.map_err(|e| template_failure(&ctx, e))?;
+    let rendered =
+        pm_render::render_router_as(&ctx.db, &viewer, id, None).await.map_err(|e| template_failure(&ctx, e))?;
     let text = rendered.map(|r| r.text).unwrap_or_default();
     if text.is_empty() {
         ctx.info("No configuration (or empty) generated.");

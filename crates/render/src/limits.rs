@@ -3,7 +3,7 @@
 //! one stops with a template error saying which limit and which setting
 //! raises it; nothing a user writes can keep a thread or gigabytes busy.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -167,10 +167,7 @@ impl Budget {
 
     /// What a render that ran out of fuel says.
     pub fn out_of_fuel(&self) -> String {
-        format!(
-            "the template executed more than {} instructions and was stopped (PM_RENDER_FUEL)",
-            self.limits.fuel
-        )
+        format!("the template executed more than {} instructions and was stopped (PM_RENDER_FUEL)", self.limits.fuel)
     }
 }
 

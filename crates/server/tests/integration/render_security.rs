@@ -18,11 +18,11 @@ async fn first_id(app: &TestApp, path: &str) -> i64 {
 async fn secrets(app: &TestApp) -> (i64, i64) {
     assert!(pm_db::demo::load(&app.db, &pm_db::Settings::default()).await.unwrap());
     let edge1 = first_id(app, "/api/devices/routers/?name=edge1").await;
-    app.patch(&format!("/api/devices/routers/{edge1}/"), json!({"napalm_password": "napalm-secret"}))
+    app.patch(&format!("/api/devices/routers/{edge1}/"), json!({"napalm_password": "napalm-secret"})).await.expect(200);
+    let session = app
+        .get(&format!("/api/peering/direct-peering-sessions/?router_id={edge1}&limit=1"))
         .await
-        .expect(200);
-    let session = app.get(&format!("/api/peering/direct-peering-sessions/?router_id={edge1}&limit=1")).await.expect(200)
-        ["results"][0]
+        .expect(200)["results"][0]
         .clone();
     let id = session["id"].as_i64().unwrap();
     app.patch(&format!("/api/peering/direct-peering-sessions/{id}/"), json!({"password": "direct-secret"}))
@@ -88,16 +88,24 @@ both!(templates_see_only_what_their_user_may_view, |backend| {
     assert!(text.ends_with("affiliated:"), "an AS outside the view constraints leaked: {text}");
 
     // An included export template renders with the same eyes.
-    let include = json!({"kind": "email", "autonomous_system": peer, "template": "{% include 'exporttemplate::Passwords' %}"});
+    let include =
+        json!({"kind": "email", "autonomous_system": peer, "template": "{% include 'exporttemplate::Passwords' %}"});
     let r = post_as(&app, &user, "/api/render/preview/", include.clone()).await.expect(200);
     assert!(!r["rendered"].as_str().unwrap().contains("secret"), "{r}");
     assert!(r["rendered"].as_str().unwrap().contains(';'), "the sessions are there: {r}");
-    assert!(app.post("/api/render/preview/", include).await.expect(200)["rendered"].as_str().unwrap().contains("direct-secret"));
+    assert!(
+        app.post("/api/render/preview/", include).await.expect(200)["rendered"]
+            .as_str()
+            .unwrap()
+            .contains("direct-secret")
+    );
 
     // render-synchronous: needs view on the template's model, shows only what the user may view.
     let only_templates =
         app.user_with("templates", &[json!({"object_types": ["extras.exporttemplate"], "actions": ["view"]})]).await;
-    get_as(&app, &only_templates, &format!("/api/extras/export-templates/{ases}/render-synchronous/")).await.expect(403);
+    get_as(&app, &only_templates, &format!("/api/extras/export-templates/{ases}/render-synchronous/"))
+        .await
+        .expect(403);
     get_as(&app, &only_templates, &format!("/api/extras/export-templates/{passwords}/render-synchronous/"))
         .await
         .expect(403);
@@ -105,7 +113,10 @@ both!(templates_see_only_what_their_user_may_view, |backend| {
     assert_eq!(r["rendered"], json!(format!("{peer_asn} ")));
     let r =
         get_as(&app, &user, &format!("/api/extras/export-templates/{passwords}/render-synchronous/")).await.expect(200);
-    assert!(!r["rendered"].as_str().unwrap().contains("secret") && r["rendered"].as_str().unwrap().contains(';'), "{r}");
+    assert!(
+        !r["rendered"].as_str().unwrap().contains("secret") && r["rendered"].as_str().unwrap().contains(';'),
+        "{r}"
+    );
 
     // With view_secrets on sessions, the session password shows (the router's still not).
     let trusted = app
@@ -221,9 +232,10 @@ both!(include_loops_are_template_errors, |backend| {
         .await
         .expect(400);
     assert!(
-        r["detail"].as_str().unwrap().contains(
-            "include loop: configuration::top -> configuration::A -> email::B -> configuration::A"
-        ),
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("include loop: configuration::top -> configuration::A -> email::B -> configuration::A"),
         "{r}"
     );
 
@@ -281,9 +293,8 @@ both!(renders_stop_at_their_limits, |backend| {
     assert!(r["detail"].as_str().unwrap().contains("PM_RENDER_MAX_OUTPUT_BYTES"), "{r}");
 
     // The same through a queued job: the job errs with the reason.
-    let cfg = app
-        .create("/api/devices/configurations/", json!({"name": "Huge", "template": "{{ 'x' * 50000000 }}"}))
-        .await;
+    let cfg =
+        app.create("/api/devices/configurations/", json!({"name": "Huge", "template": "{{ 'x' * 50000000 }}"})).await;
     app.patch(&format!("/api/devices/routers/{edge1}/"), json!({"configuration_template": cfg})).await.expect(200);
     let engine = worker(&app).await;
     let job = app.get(&format!("/api/devices/routers/{edge1}/configuration/")).await.expect(202);
