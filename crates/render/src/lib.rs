@@ -340,6 +340,18 @@ mod limit_tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn renders_beyond_the_concurrency_cap_wait_then_give_up() {
+        let db = memory_db().await;
+        let all = Limits::current().concurrency as u32;
+        let held = limits::slots().clone().acquire_many_owned(all).await.unwrap();
+        let limits = Limits { timeout: Duration::from_secs(1), ..generous() };
+        let e = blocking_with(&db, &Viewer::System, limits.clone(), |_| Ok(())).await.unwrap_err().to_string();
+        assert!(e.contains("busy") && e.contains("PM_RENDER_CONCURRENCY"), "{e}");
+        drop(held);
+        blocking_with(&db, &Viewer::System, limits, |_| Ok(())).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn endless_recursion_is_an_error_not_a_crash() {
         let db = memory_db().await;
         let e = blocking_with(&db, &Viewer::System, generous(), |g| {
