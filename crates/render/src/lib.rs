@@ -149,6 +149,12 @@ fn render_in_graph(
                     .related(&router, "configuration_template")
                     .map_err(|e| RenderError::Internal(e.to_string()))?
                 else {
+                    if router.int("configuration_template").is_some() {
+                        // Its template exists but is outside what the viewer may view.
+                        return Err(RenderError::Forbidden(
+                            "You do not have permission to view this router's configuration template.".into(),
+                        ));
+                    }
                     return Ok(None);
                 };
                 Source {

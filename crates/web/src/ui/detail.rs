@@ -363,7 +363,7 @@ async fn configuration_tab(ctx: &Ctx, id: i64, name: &str) -> AppResult<Json> {
                 json!({"error": {"template": e.template, "line": e.line, "message": e.message}})
             }
             Err(pm_render::RenderError::NotFound(m)) => return Err(AppError::NotFound(m)),
-            Err(pm_render::RenderError::Forbidden(m)) => return Err(AppError::PermissionDenied(m)),
+            Err(pm_render::RenderError::Forbidden(m)) => json!({"error": {"template": "", "line": null, "message": m}}),
             Err(pm_render::RenderError::Internal(m)) => return Err(AppError::Internal(anyhow::anyhow!(m))),
         };
     Ok(json!({"configuration": value}))
