@@ -70,7 +70,15 @@ async fn blocking<T: Send + 'static>(
     viewer: &Viewer,
     f: impl FnOnce(Arc<Graph>) -> Result<T, RenderError> + Send + 'static,
 ) -> Result<T, RenderError> {
-    let limits = limits::Limits::current().clone();
+    blocking_with(db, viewer, limits::Limits::current().clone(), f).await
+}
+
+async fn blocking_with<T: Send + 'static>(
+    db: &Db,
+    viewer: &Viewer,
+    limits: limits::Limits,
+    f: impl FnOnce(Arc<Graph>) -> Result<T, RenderError> + Send + 'static,
+) -> Result<T, RenderError> {
     let permit = match tokio::time::timeout(limits.timeout, limits::slots().clone().acquire_owned()).await {
         Ok(p) => p.map_err(|e| RenderError::Internal(e.to_string()))?,
         Err(_) => {
@@ -147,6 +155,12 @@ fn render_in_graph(
                     .related(&router, "configuration_template")
                     .map_err(|e| RenderError::Internal(e.to_string()))?
                 else {
+                    if router.int("configuration_template").is_some() {
+                        // Its template exists but is outside what the viewer may view.
+                        return Err(RenderError::Forbidden(
+                            "You do not have permission to view this router's configuration template.".into(),
+                        ));
+                    }
                     return Ok(None);
                 };
                 Source {
@@ -270,4 +284,116 @@ pub async fn router_ids(db: &Db, names: &[String]) -> Result<Vec<(i64, String)>,
         .await
         .map_err(|e| RenderError::Internal(e.to_string()))?;
     Ok(rows.into_iter().map(|r| (r.id, r.text("name").to_string())).collect())
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::limits::Limits;
+
+    const ENDLESS: &str = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
+
+    fn generous() -> Limits {
+        Limits {
+            fuel: u64::MAX / 2,
+            timeout: Duration::from_secs(3600),
+            max_output_bytes: usize::MAX / 2,
+            concurrency: 1,
+        }
+    }
+
+    async fn memory_db() -> Db {
+        Db::connect("sqlite::memory:").await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wall_clock_stops_a_render() {
+        let db = memory_db().await;
+        let limits = Limits { timeout: Duration::from_secs(1), ..generous() };
+        let r = blocking_with(&db, &Viewer::System, limits, |g| {
+            Ok(env::render_in(&g, "configuration::slow", ENDLESS, false, false, minijinja::Value::UNDEFINED)?)
+        })
+        .await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("longer than 1 s") && e.contains("PM_RENDER_TIMEOUT_SECONDS"), "{e}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_render_nobody_waits_for_stops() {
+        let db = memory_db().await;
+        let outcome: Arc<Mutex<Option<String>>> = Arc::default();
+        let started = Arc::new(AtomicBool::new(false));
+        let (o, s) = (outcome.clone(), started.clone());
+        let fut = blocking_with(&db, &Viewer::System, generous(), move |g| {
+            s.store(true, Ordering::Relaxed);
+            let r = env::render_in(&g, "configuration::slow", ENDLESS, false, false, minijinja::Value::UNDEFINED);
+            *o.lock().unwrap() = Some(r.map(|t| t.len().to_string()).unwrap_or_else(|e| e.to_string()));
+            Ok(())
+        });
+        // The caller goes away (a client disconnecting drops the request's future).
+        let mut fut = Box::pin(fut);
+        while !started.load(Ordering::Relaxed) {
+            assert!(tokio::time::timeout(Duration::from_millis(50), &mut fut).await.is_err());
+        }
+        drop(fut);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(r) = outcome.lock().unwrap().clone() {
+                assert!(r.contains("cancelled"), "{r}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the render ran on after its caller left");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn renders_beyond_the_concurrency_cap_wait_then_give_up() {
+        let db = memory_db().await;
+        let all = Limits::current().concurrency as u32;
+        let held = limits::slots().clone().acquire_many_owned(all).await.unwrap();
+        let limits = Limits { timeout: Duration::from_secs(1), ..generous() };
+        let e = blocking_with(&db, &Viewer::System, limits.clone(), |_| Ok(())).await.unwrap_err().to_string();
+        assert!(e.contains("busy") && e.contains("PM_RENDER_CONCURRENCY"), "{e}");
+        drop(held);
+        blocking_with(&db, &Viewer::System, limits, |_| Ok(())).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn endless_recursion_is_an_error_not_a_crash() {
+        let db = memory_db().await;
+        let e = blocking_with(&db, &Viewer::System, generous(), |g| {
+            let text = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+            Ok(env::render_in(&g, "configuration::deep", text, false, false, minijinja::Value::UNDEFINED)?)
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("recursion"), "{e}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fuel_and_output_are_capped() {
+        let db = memory_db().await;
+        let limits = Limits { fuel: 10_000, ..generous() };
+        let e = blocking_with(&db, &Viewer::System, limits, |g| {
+            Ok(env::render_in(&g, "configuration::busy", ENDLESS, false, false, minijinja::Value::UNDEFINED)?)
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("more than 10000 instructions") && e.contains("PM_RENDER_FUEL"), "{e}");
+        let limits = Limits { max_output_bytes: 1000, ..generous() };
+        let e = blocking_with(&db, &Viewer::System, limits, |g| {
+            Ok(env::render_in(&g, "configuration::big", "{{ 'x' * 1001 }}", false, false, minijinja::Value::UNDEFINED)?)
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("larger than 1000 bytes") && e.contains("PM_RENDER_MAX_OUTPUT_BYTES"), "{e}");
+    }
 }

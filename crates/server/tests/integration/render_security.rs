@@ -174,6 +174,12 @@ both!(configurations_render_as_their_user, |backend| {
     let asns: Vec<i64> = raw.text[1..].split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
     assert!(!asns.is_empty() && asns.iter().all(|a| *a >= 65030), "{}", raw.text);
 
+    // A router's template the user may not view is refused, not rendered (nor silently empty).
+    let blind = app
+        .user_with("blind", &[json!({"object_types": ["devices.router"], "actions": ["view", "view_configuration"]})])
+        .await;
+    get_as(&app, &blind, &format!("/api/devices/routers/{edge1}/configuration/?raw")).await.expect(403);
+
     // The queued job renders as the operator too.
     let engine = worker(&app).await;
     let job = get_as(&app, &user, &format!("/api/devices/routers/{edge1}/configuration/")).await.expect(202);

@@ -353,19 +353,19 @@ async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json>
 /// error is shown with its template, line and message instead of output.
 async fn configuration_tab(ctx: &Ctx, id: i64, name: &str) -> AppResult<Json> {
     let raw_url = format!("/api/devices/routers/{id}/configuration/?raw");
-    let value =
-        match pm_render::render_router_as(ctx.db(), &pm_render::Viewer::user(ctx.perms().clone()), id, None).await {
-            Ok(Some(r)) => {
-                json!({"text": r.text, "statements": r.queries, "raw_url": raw_url, "filename": format!("{name}.conf")})
-            }
-            Ok(None) => json!({"none": true}),
-            Err(pm_render::RenderError::Template(e)) => {
-                json!({"error": {"template": e.template, "line": e.line, "message": e.message}})
-            }
-            Err(pm_render::RenderError::NotFound(m)) => return Err(AppError::NotFound(m)),
-            Err(pm_render::RenderError::Forbidden(m)) => return Err(AppError::PermissionDenied(m)),
-            Err(pm_render::RenderError::Internal(m)) => return Err(AppError::Internal(anyhow::anyhow!(m))),
-        };
+    let viewer = pm_render::Viewer::user(ctx.perms().clone());
+    let value = match pm_render::render_router_as(ctx.db(), &viewer, id, None).await {
+        Ok(Some(r)) => {
+            json!({"text": r.text, "statements": r.queries, "raw_url": raw_url, "filename": format!("{name}.conf")})
+        }
+        Ok(None) => json!({"none": true}),
+        Err(pm_render::RenderError::Template(e)) => {
+            json!({"error": {"template": e.template, "line": e.line, "message": e.message}})
+        }
+        Err(pm_render::RenderError::NotFound(m)) => return Err(AppError::NotFound(m)),
+        Err(pm_render::RenderError::Forbidden(m)) => json!({"error": {"template": "", "line": null, "message": m}}),
+        Err(pm_render::RenderError::Internal(m)) => return Err(AppError::Internal(anyhow::anyhow!(m))),
+    };
     Ok(json!({"configuration": value}))
 }
 

@@ -81,14 +81,8 @@ pub async fn export_with_template(ctx: &mut Ctx, m: &'static Model, template: &s
     let params = list::filter_params(&ctx.query());
     let fetched = list::fetch(ctx, m, &params, Condition::all(), None, Some(MAX_EXPORT), 0).await?;
     let ids = fetched.objs.iter().map(|o| o.id).collect();
-    let text = match pm_render::preview::render_export_objects(
-        ctx.db(),
-        &pm_render::Viewer::user(ctx.perms().clone()),
-        tid,
-        ids,
-    )
-    .await
-    {
+    let viewer = pm_render::Viewer::user(ctx.perms().clone());
+    let text = match pm_render::preview::render_export_objects(ctx.db(), &viewer, tid, ids).await {
         Ok(t) => t,
         Err(pm_render::RenderError::Template(t)) => return Err(AppError::BadRequest(t.to_string())),
         Err(pm_render::RenderError::NotFound(msg)) => return Err(AppError::NotFound(msg)),
