@@ -139,6 +139,27 @@ impl Ip {
     }
 }
 
+/// Jinja2's `int` filter, which reads an address as its number (`int(IPv4Address)`).
+pub fn int_filter(
+    state: &State,
+    value: Value,
+    default: Option<Value>,
+    base: Option<u32>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<Value, Error> {
+    match value.downcast_object_ref::<Ip>() {
+        Some(ip @ (Ip::Address(_) | Ip::Interface(_))) => Ok(Value::from(ip_int(ip.addr()))),
+        _ => minijinja::filters::int(state, &value, default, base, kwargs),
+    }
+}
+
+fn ip_int(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    }
+}
+
 impl fmt::Display for Ip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -246,6 +246,14 @@ pub fn in_repr() -> bool {
     REPR.with(|r| r.get())
 }
 
+/// `f()` with values printing as inside a container (their `repr()`).
+pub fn with_repr<T>(f: impl FnOnce() -> T) -> T {
+    let before = REPR.with(|r| r.replace(true));
+    let out = f();
+    REPR.with(|r| r.set(before));
+    out
+}
+
 /// How `{{ value }}` prints, as Python's `str()`: containers show their
 /// items' reprs, model instances and addresses their text.
 pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -> Result<(), Error> {
@@ -429,6 +437,9 @@ pub fn as_set(v: &Value) -> Option<&Set> {
 pub struct MutList(std::sync::Mutex<Vec<Value>>);
 
 impl MutList {
+    pub fn new(items: Vec<Value>) -> MutList {
+        MutList(std::sync::Mutex::new(items))
+    }
     fn snapshot(&self) -> Vec<Value> {
         self.0.lock().unwrap().clone()
     }
