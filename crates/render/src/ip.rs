@@ -139,17 +139,11 @@ impl Ip {
     }
 }
 
-/// Jinja2's `int` filter, which reads an address as its number (`int(IPv4Address)`).
-pub fn int_filter(
-    state: &State,
-    value: Value,
-    default: Option<Value>,
-    base: Option<u32>,
-    kwargs: minijinja::value::Kwargs,
-) -> Result<Value, Error> {
-    match value.downcast_object_ref::<Ip>() {
-        Some(ip @ (Ip::Address(_) | Ip::Interface(_))) => Ok(Value::from(ip_int(ip.addr()))),
-        _ => minijinja::filters::int(state, &value, default, base, kwargs),
+/// `int(address)`: the address as a number (None for a network, which Python refuses).
+pub fn as_int(v: &Value) -> Option<u128> {
+    match v.downcast_object_ref::<Ip>()? {
+        ip @ (Ip::Address(_) | Ip::Interface(_)) => Some(ip_int(ip.addr())),
+        Ip::Network(_) => None,
     }
 }
 

@@ -316,6 +316,28 @@ impl Set {
         Set { graph: self.graph.clone(), model: self.model, ids }
     }
 
+    /// `order_by('field', '-other')`: rows sorted by those fields (`-`: descending), stable.
+    pub fn order_by(&self, fields: &[Value]) -> Result<Set, Error> {
+        let mut rows: Vec<(Vec<Value>, i64)> = Vec::new();
+        for it in self.items()? {
+            let mut key = Vec::new();
+            for f in fields {
+                let name = f.as_str().unwrap_or("").trim_start_matches('-');
+                key.push(it.field(name)?.unwrap_or(Value::from(())));
+            }
+            rows.push((key, it.obj.id));
+        }
+        rows.sort_by(|(a, _), (b, _)| {
+            fields
+                .iter()
+                .zip(a.iter().zip(b))
+                .map(|(f, (x, y))| if f.as_str().is_some_and(|n| n.starts_with('-')) { y.cmp(x) } else { x.cmp(y) })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Ok(self.with(rows.into_iter().map(|(_, id)| id).collect()))
+    }
+
     /// Keep rows matching Django-style keyword lookups (`slug="x"`, `asn__gt=5`).
     pub fn filter(&self, kwargs: &Kwargs, keep: bool) -> Result<Set, Error> {
         let mut ids = Vec::new();
@@ -379,6 +401,7 @@ impl Object for Set {
                 first(&rev).unwrap_or(Value::from(()))
             }
             "count" => Value::from(self.ids.len()),
+            "order_by" => Value::from_object(self.order_by(args)?),
             "exists" => Value::from(!self.ids.is_empty()),
             "get" => {
                 let found = self.filter(&kwargs()?, true)?;

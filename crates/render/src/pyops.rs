@@ -24,8 +24,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function("__py_list", |items: Value| -> Result<Value, Error> {
         Ok(Value::from_object(crate::objects::MutList::new(items.try_iter()?.collect())))
     });
-    env.add_filter("int", crate::ip::int_filter);
     env.set_unknown_method_callback(crate::strings::unknown_method);
+    crate::strings::register(env);
 }
 
 /// One operation to rewrite (`op` "[]": a list literal made a Python list): its whole text and where its operator is.
