@@ -173,6 +173,10 @@ impl Item {
                 Some(Value::from(n.is_some() && i.is_some() && n != i))
             }
             ("internetexchange", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_ixlan").is_some())),
+            // A property in Peering Manager: a connection of this IXP has a router.
+            ("internetexchange", "has_connected_routers") => {
+                Some(Value::from(crate::methods::connections(self)?.iter().any(|c| c.obj.int("router").is_some())))
+            }
             ("connection", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_netixlan").is_some())),
             // The object's config-context assignments (weight, then context name).
             (_, "config_contexts") if m.features.config_context => {
@@ -258,7 +262,11 @@ pub fn with_repr<T>(f: impl FnOnce() -> T) -> T {
 /// items' reprs, model instances and addresses their text.
 pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -> Result<(), Error> {
     let container = matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
-        && value.as_object().is_none_or(|o| o.downcast_ref::<Set>().is_none() && o.downcast_ref::<Lazy>().is_none());
+        && value.as_object().is_none_or(|o| {
+            o.downcast_ref::<Set>().is_none()
+                && o.downcast_ref::<Lazy>().is_none()
+                && o.downcast_ref::<crate::ip::Ip>().is_none()
+        });
     // A float (its text is not all digits): Python's repr, not Rust's.
     if value.kind() == minijinja::value::ValueKind::Number
         && !value.to_string().chars().all(|c| c.is_ascii_digit() || c == '-')

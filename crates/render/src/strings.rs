@@ -22,6 +22,27 @@ pub fn unknown_method(state: &mut State, value: &Value, method: &str, args: &[Va
 /// (the default, 0.0, for what Python's `float()` refuses).
 pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("int", int_filter);
+    let escape = |v: Value| {
+        if v.is_safe() {
+            return v;
+        }
+        Value::from_safe_string(html_escape(&crate::filters::py_str(&v)))
+    };
+    env.add_filter("escape", escape);
+    env.add_filter("e", escape);
+    env.add_filter("tojson", |v: Value, indent: Option<usize>, kwargs: minijinja::value::Kwargs| {
+        let indent = match indent {
+            Some(i) => Some(i),
+            None => kwargs.get::<Option<usize>>("indent")?,
+        };
+        kwargs.assert_all_used()?;
+        let json = serde_json::to_value(&v).map_err(|e| err(e.to_string()))?;
+        let mut out = String::new();
+        py_json(&json, indent, 0, &mut out);
+        // Jinja2's `htmlsafe_json_dumps`.
+        let out = out.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\'', "\\u0027");
+        Ok::<Value, Error>(Value::from_safe_string(out))
+    });
     let default = |v: Value, other: Option<Value>, boolean: Option<bool>, kwargs: minijinja::value::Kwargs| {
         let boolean = match boolean {
             Some(b) => b,
@@ -71,6 +92,101 @@ pub fn register(env: &mut minijinja::Environment<'static>) {
         let s = crate::filters::py_str(&v);
         Ok(string_method(&s, "center", &[Value::from(width.unwrap_or(80))])?.unwrap_or(v))
     });
+}
+
+/// markupsafe's escape: `& < > ' "`.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&#39;"),
+            '"' => out.push_str("&#34;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Python's `json.dumps(v, sort_keys=True, indent=indent)` (ASCII only).
+fn py_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut String) {
+    use serde_json::Value as J;
+    let (sep, nl) = match indent {
+        Some(n) => (",", Some(" ".repeat(n))),
+        None => (", ", None),
+    };
+    let open = |out: &mut String, level: usize| {
+        if let Some(pad) = &nl {
+            out.push('\n');
+            out.push_str(&pad.repeat(level));
+        }
+    };
+    match v {
+        J::Null => out.push_str("null"),
+        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Number(n) => match (n.is_f64(), n.as_f64()) {
+            (true, Some(f)) => {
+                out.push_str(&crate::objects::py_float(f).replace("inf", "Infinity").replace("nan", "NaN"))
+            }
+            _ => out.push_str(&n.to_string()),
+        },
+        J::String(s) => json_str(s, out),
+        J::Array(items) if items.is_empty() => out.push_str("[]"),
+        J::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                open(out, level + 1);
+                py_json(x, indent, level + 1, out);
+            }
+            open(out, level);
+            out.push(']');
+        }
+        J::Object(map) if map.is_empty() => out.push_str("{}"),
+        J::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                open(out, level + 1);
+                json_str(k, out);
+                out.push_str(": ");
+                py_json(&map[*k], indent, level + 1, out);
+            }
+            open(out, level);
+            out.push('}');
+        }
+    }
+}
+
+fn json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Jinja2's `int(value, default=0, base=10)`: Python's `int()`, else
@@ -223,6 +339,23 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Option<Value>,
             };
             tuple(parts.iter().map(|p| Value::from(*p)).collect())
         }
+        "title" => {
+            // Python: a cased character after an uncased one starts a word.
+            let mut out = String::with_capacity(s.len());
+            let mut prev_cased = false;
+            for c in s.chars() {
+                let cased = c.is_lowercase() || c.is_uppercase();
+                if cased && prev_cased {
+                    out.extend(c.to_lowercase());
+                } else if cased {
+                    out.extend(c.to_uppercase());
+                } else {
+                    out.push(c);
+                }
+                prev_cased = cased;
+            }
+            Value::from(out)
+        }
         "swapcase" => Value::from(
             s.chars()
                 .flat_map(|c| {
@@ -308,6 +441,18 @@ mod tests {
     }
 
     #[test]
+    fn json_as_jinja2() {
+        let v: serde_json::Value = serde_json::json!({"z": [1, null], "a": "Zürich", "h": "<'&\"\n"});
+        let mut out = String::new();
+        super::py_json(&v, None, 0, &mut out);
+        assert_eq!(out, r#"{"a": "Z\u00fcrich", "h": "<'&\"\n", "z": [1, null]}"#);
+        let mut out = String::new();
+        super::py_json(&serde_json::json!([1, "two", {}]), Some(2), 0, &mut out);
+        assert_eq!(out, "[\n  1,\n  \"two\",\n  {}\n]");
+        assert_eq!(super::html_escape("<b>&\"'"), "&lt;b&gt;&amp;&#34;&#39;");
+    }
+
+    #[test]
     fn string_methods_as_python() {
         use minijinja::value::Value;
         assert_eq!(m("a.b.c", "rsplit", &[".".into(), 1.into()]), "['a.b', 'c']");
@@ -315,6 +460,8 @@ mod tests {
         assert_eq!(m("a.b.c", "partition", &[".".into()]), "('a', '.', 'b.c')");
         assert_eq!(m("abc", "rpartition", &[".".into()]), "('', '', 'abc')");
         assert_eq!(m("aBc", "swapcase", &[]), "AbC");
+        assert_eq!(m("ams-edge-1.nw.example", "title", &[]), "Ams-Edge-1.Nw.Example");
+        assert_eq!(m("o'neil 1st", "title", &[]), "O'Neil 1St");
         assert_eq!(m("-7", "zfill", &[4.into()]), "-007");
         assert_eq!(m("ab", "ljust", &[5.into(), ".".into()]), "ab...");
         assert_eq!(m("ab", "rjust", &[4.into()]), "  ab");
