@@ -24,8 +24,64 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function("__py_list", |items: Value| -> Result<Value, Error> {
         Ok(Value::from_object(crate::objects::MutList::new(items.try_iter()?.collect())))
     });
+    env.add_function("range", range);
     env.set_unknown_method_callback(crate::strings::unknown_method);
     crate::strings::register(env);
+}
+
+/// Python's `range`: a sequence that prints `range(0, 3)`.
+#[derive(Debug)]
+struct Range {
+    start: i64,
+    stop: i64,
+    step: i64,
+}
+
+/// As many numbers as minijinja's own `range` allows (bounded work).
+const MAX_RANGE: i64 = 100_000;
+
+fn range(a: i64, b: Option<i64>, step: Option<i64>) -> Result<Value, Error> {
+    let (start, stop) = match b {
+        Some(b) => (a, b),
+        None => (0, a),
+    };
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(err("range() arg 3 must not be zero"));
+    }
+    let r = Range { start, stop, step };
+    if r.len() > MAX_RANGE as usize {
+        return Err(err("range has too many elements"));
+    }
+    Ok(Value::from_object(r))
+}
+
+impl Range {
+    fn len(&self) -> usize {
+        let span = if self.step > 0 { self.stop - self.start } else { self.start - self.stop };
+        if span <= 0 { 0 } else { ((span - 1) / self.step.abs() + 1) as usize }
+    }
+}
+
+impl minijinja::value::Object for Range {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let len = self.len() as i64;
+        let i = key.as_i64()?;
+        let i = if i < 0 { len + i } else { i };
+        (0..len).contains(&i).then(|| Value::from(self.start + i * self.step))
+    }
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.len())
+    }
+    fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.step {
+            1 => write!(f, "range({}, {})", self.start, self.stop),
+            s => write!(f, "range({}, {}, {s})", self.start, self.stop),
+        }
+    }
 }
 
 /// One operation to rewrite (`op` "[]": a list literal made a Python list): its whole text and where its operator is.
@@ -423,6 +479,19 @@ mod tests {
             let got = run(src);
             assert!(got.starts_with(want), "{src}: {got}");
         }
+    }
+
+    #[test]
+    fn ranges_print_as_python_and_iterate() {
+        assert_eq!(
+            run("{{ range(3) }} {{ range(1, 10, 3) | list }} {{ range(5, 0, -2) | list }} {{ range(0) | list }}"),
+            "range(0, 3) [1, 4, 7] [5, 3, 1] []"
+        );
+        assert_eq!(
+            run("{% for i in range(3) %}{{ i }}{% endfor %} {{ range(4) | length }} {{ range(4)[-1] }}"),
+            "012 4 3"
+        );
+        assert!(run("{{ range(1000000) }}").starts_with("ERR"));
     }
 
     #[test]
