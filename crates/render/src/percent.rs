@@ -308,7 +308,7 @@ mod tests {
         assert_eq!(f("AS%08d", 64500.into()), "AS00064500");
         assert_eq!(f("%x %X %o", t(vec![255.into(), 255.into(), 8.into()])), "ff FF 10");
         assert_eq!(f("%05.1f%%", 99.5.into()), "099.5%");
-        assert_eq!(f("%05.2f", 3.14159.into()), "03.14");
+        assert_eq!(f("%05.2f", 1.23456.into()), "01.23");
         assert_eq!(f("%-6s|%6s|", t(vec!["ab".into(), "cd".into()])), "ab    |    cd|");
         assert_eq!(f("%r", "q".into()), "'q'");
         assert_eq!(f("%r", "it's".into()), "\"it's\"");

@@ -357,10 +357,10 @@ pub fn py_op(op: &str, a: Value, b: Value) -> Result<Value, Error> {
             return Ok(Value::from(r));
         }
     }
-    if a.as_object().is_some() || b.as_object().is_some() {
-        if let Some(v) = on_objects(op, &a, &b)? {
-            return Ok(v);
-        }
+    if (a.as_object().is_some() || b.as_object().is_some())
+        && let Some(v) = on_objects(op, &a, &b)?
+    {
+        return Ok(v);
     }
     // A Python list (mutable) combines as a list.
     let plain = |v: Value| match v.downcast_object_ref::<crate::objects::MutList>() {
