@@ -357,6 +357,15 @@ pub fn py_op(op: &str, a: Value, b: Value) -> Result<Value, Error> {
             return Ok(Value::from(r));
         }
     }
+    if op == "+"
+        && let (Some(x), Some(y)) = (a.as_str(), b.as_str())
+        && a.kind() == ValueKind::String
+        && b.kind() == ValueKind::String
+        && !a.is_safe()
+        && !b.is_safe()
+    {
+        return Ok(Value::from([x, y].concat()));
+    }
     if (a.as_object().is_some() || b.as_object().is_some())
         && let Some(v) = on_objects(op, &a, &b)?
     {
@@ -470,7 +479,8 @@ mod tests {
             ),
             ("{% set a = 9223372036854775807 %}{{ a + 1 }}", "9223372036854775808"),
             ("{% set a = 0.1 %}{{ a + 0.2 }}", "0.30000000000000004"),
-            ("{% set s = 'ab' %}{{ s + 'c' }} {{ s * 2 }} {{ '-' * 3 }}", "abc abab ---"),
+            ("{% set s = 'ab' %}{{ s + 'c' }} {{ s * 2 }} {{ '-' * 3 }} {{ 'x' + s }}", "abc abab --- xab"),
+            ("{% set s = 'ab' %}{{ s + 1 }}", "ERR"),
             ("{% set l = [1] %}{{ l + [2] }} {{ l * 2 }}", "[1, 2] [1, 1]"),
             ("{% set l = [1] %}{% set _ = l.append(2) %}{{ l }} {{ l[1:] }} {{ l[::-1] }}", "[1, 2] [2] [2, 1]"),
             ("{% set a = 7 %}{{ a + 'x' }}", "ERR"),
@@ -492,6 +502,17 @@ mod tests {
             "012 4 3"
         );
         assert!(run("{{ range(1000000) }}").starts_with("ERR"));
+    }
+
+    #[test]
+    fn errors_keep_the_templates_line() {
+        let mut env = Environment::new();
+        register(&mut env);
+        let src = "a\n{% set n = 1 %}\n{{ n +\n 'x' }}";
+        let before = env.render_str(src, minijinja::context! {}).unwrap_err();
+        let e = env.render_str(&rewrite(src), minijinja::context! {}).unwrap_err();
+        assert_eq!(e.line(), before.line(), "{e:?}");
+        assert!(e.to_string().contains("unsupported") || e.to_string().contains("+"), "{e}");
     }
 
     #[test]

@@ -79,9 +79,12 @@ pub fn register(env: &mut minijinja::Environment<'static>) {
         })
     });
     env.add_filter("truncate", truncate);
-    env.add_filter("replace", |s: String, old: String, new: String, count: Option<i64>| match count {
-        Some(n) if n >= 0 => s.replacen(&old, &new, n as usize),
-        _ => s.replace(&old, &new),
+    env.add_filter("replace", |v: Value, old: Value, new: Value, count: Option<i64>| {
+        let (s, old, new) = (crate::filters::py_str(&v), crate::filters::py_str(&old), crate::filters::py_str(&new));
+        match count {
+            Some(n) if n >= 0 => s.replacen(&old, &new, n as usize),
+            _ => s.replace(&old, &new),
+        }
     });
     env.add_filter("wordcount", |v: Value| {
         static WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
