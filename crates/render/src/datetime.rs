@@ -103,6 +103,88 @@ impl Object for PyDateTime {
     }
 }
 
+/// Python's `timedelta`, what subtracting two datetimes gives: days,
+/// seconds (0–86399) and microseconds, printed `1 day, 2:03:04.000005`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeDelta(pub chrono::TimeDelta);
+
+impl TimeDelta {
+    pub fn value(d: chrono::TimeDelta) -> Value {
+        Value::from_object(TimeDelta(d))
+    }
+
+    fn micros_total(&self) -> i64 {
+        self.0.num_microseconds().unwrap_or(if self.0 < chrono::TimeDelta::zero() { i64::MIN } else { i64::MAX })
+    }
+
+    /// (days, seconds, microseconds), normalised as Python does: only days negative.
+    fn parts(&self) -> (i64, i64, i64) {
+        let us = self.micros_total();
+        let days = us.div_euclid(86_400_000_000);
+        let rest = us.rem_euclid(86_400_000_000);
+        (days, rest / 1_000_000, rest % 1_000_000)
+    }
+}
+
+impl fmt::Display for TimeDelta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (days, secs, us) = self.parts();
+        if days != 0 {
+            write!(f, "{days} day{}, ", if days.abs() == 1 { "" } else { "s" })?;
+        }
+        write!(f, "{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+        if us != 0 {
+            write!(f, ".{us:06}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Object for TimeDelta {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let (days, secs, us) = self.parts();
+        Some(match key.as_str()? {
+            "days" => Value::from(days),
+            "seconds" => Value::from(secs),
+            "microseconds" => Value::from(us),
+            _ => return None,
+        })
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        !self.0.is_zero()
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+        Some(self.0.cmp(&other.downcast_ref::<TimeDelta>()?.0))
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "total_seconds" => Ok(Value::from(self.micros_total() as f64 / 1e6)),
+            _ => Err(err(format!("timedelta has no method {method}"))),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if in_repr() {
+            let (days, secs, us) = self.parts();
+            let parts: Vec<String> = [("days", days), ("seconds", secs), ("microseconds", us)]
+                .iter()
+                .filter(|(_, n)| *n != 0)
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect();
+            let inner = if parts.is_empty() { "0".to_string() } else { parts.join(", ") };
+            return write!(f, "datetime.timedelta({inner})");
+        }
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
 fn t_part(n: impl fmt::Display) -> String {
     n.to_string()
 }
@@ -116,5 +198,16 @@ mod tests {
         let t = super::PyDateTime(chrono::Utc.with_ymd_and_hms(2024, 3, 14, 15, 9, 26).unwrap());
         assert_eq!(t.to_string(), "2024-03-14 15:09:26+00:00");
         assert_eq!(t.iso("T"), "2024-03-14T15:09:26+00:00");
+    }
+
+    #[test]
+    fn timedeltas_print_as_python() {
+        let d = |us: i64| super::TimeDelta(chrono::TimeDelta::microseconds(us)).to_string();
+        assert_eq!(d(0), "0:00:00");
+        assert_eq!(d(86_400_000_000 + 3_723_000_005), "1 day, 1:02:03.000005");
+        assert_eq!(d(3 * 86_400_000_000 + 59_000_000), "3 days, 0:00:59");
+        assert_eq!(d(-1_000_000), "-1 day, 23:59:59");
+        let t = super::TimeDelta(chrono::TimeDelta::microseconds(-1_000_000));
+        assert_eq!(t.parts(), (-1, 86399, 0));
     }
 }

@@ -41,7 +41,7 @@ pub fn rewrite_mutable_lists(source: &str) -> String {
 
 fn prepare_source(source: &str, trim: bool) -> String {
     let source = crate::imports::rewrite(&crate::macros::rewrite(&crate::whitespace::prepare(source, trim)));
-    rewrite_mutable_lists(&rewrite_include_tags(&source))
+    crate::pyops::rewrite(&rewrite_mutable_lists(&rewrite_include_tags(&source)))
 }
 
 /// Separates an included template's name from the name of what included it:
@@ -224,6 +224,7 @@ pub fn environment(graph: &Arc<Graph>, trim: bool, lstrip: bool) -> Environment<
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     crate::filters::register(&mut env);
+    crate::pyops::register(&mut env);
     // Jinja2: None is not iterable (minijinja says it is).
     env.add_test("iterable", |v: Value| !v.is_none() && !v.is_undefined() && v.try_iter().is_ok());
     env.add_function("now", now);

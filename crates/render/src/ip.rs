@@ -139,6 +139,21 @@ impl Ip {
     }
 }
 
+/// `int(address)`: the address as a number (None for a network, which Python refuses).
+pub fn as_int(v: &Value) -> Option<u128> {
+    match v.downcast_object_ref::<Ip>()? {
+        ip @ (Ip::Address(_) | Ip::Interface(_)) => Some(ip_int(ip.addr())),
+        Ip::Network(_) => None,
+    }
+}
+
+fn ip_int(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    }
+}
+
 impl fmt::Display for Ip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -16,8 +16,11 @@ pub mod methods;
 pub mod objects;
 pub mod order;
 pub mod peeringdb;
+pub mod percent;
 pub mod preview;
+pub mod pyops;
 pub mod scope;
+pub mod strings;
 pub mod whitespace;
 
 use std::sync::Arc;

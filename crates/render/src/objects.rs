@@ -174,6 +174,10 @@ impl Item {
                 Some(Value::from(n.is_some() && i.is_some() && n != i))
             }
             ("internetexchange", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_ixlan").is_some())),
+            // A property in Peering Manager: a connection of this IXP has a router.
+            ("internetexchange", "has_connected_routers") => {
+                Some(Value::from(crate::methods::connections(self)?.iter().any(|c| c.obj.int("router").is_some())))
+            }
             ("connection", "linked_to_peeringdb") => Some(Value::from(self.obj.int("peeringdb_netixlan").is_some())),
             // The object's config-context assignments (weight, then context name).
             (_, "config_contexts") if m.features.config_context => {
@@ -247,11 +251,23 @@ pub fn in_repr() -> bool {
     REPR.with(|r| r.get())
 }
 
+/// `f()` with values printing as inside a container (their `repr()`).
+pub fn with_repr<T>(f: impl FnOnce() -> T) -> T {
+    let before = REPR.with(|r| r.replace(true));
+    let out = f();
+    REPR.with(|r| r.set(before));
+    out
+}
+
 /// How `{{ value }}` prints, as Python's `str()`: containers show their
 /// items' reprs, model instances and addresses their text.
 pub fn format_value(out: &mut minijinja::Output, _: &mut State, value: &Value) -> Result<(), Error> {
     let container = matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
-        && value.as_object().is_none_or(|o| o.downcast_ref::<Set>().is_none() && o.downcast_ref::<Lazy>().is_none());
+        && value.as_object().is_none_or(|o| {
+            o.downcast_ref::<Set>().is_none()
+                && o.downcast_ref::<Lazy>().is_none()
+                && o.downcast_ref::<crate::ip::Ip>().is_none()
+        });
     // A float (its text is not all digits): Python's repr, not Rust's.
     if value.kind() == minijinja::value::ValueKind::Number
         && !value.to_string().chars().all(|c| c.is_ascii_digit() || c == '-')
@@ -307,6 +323,28 @@ impl Set {
 
     pub fn with(&self, ids: Vec<i64>) -> Set {
         Set { graph: self.graph.clone(), model: self.model, ids }
+    }
+
+    /// `order_by('field', '-other')`: rows sorted by those fields (`-`: descending), stable.
+    pub fn order_by(&self, fields: &[Value]) -> Result<Set, Error> {
+        let mut rows: Vec<(Vec<Value>, i64)> = Vec::new();
+        for it in self.items()? {
+            let mut key = Vec::new();
+            for f in fields {
+                let name = f.as_str().unwrap_or("").trim_start_matches('-');
+                key.push(it.field(name)?.unwrap_or(Value::from(())));
+            }
+            rows.push((key, it.obj.id));
+        }
+        rows.sort_by(|(a, _), (b, _)| {
+            fields
+                .iter()
+                .zip(a.iter().zip(b))
+                .map(|(f, (x, y))| if f.as_str().is_some_and(|n| n.starts_with('-')) { y.cmp(x) } else { x.cmp(y) })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Ok(self.with(rows.into_iter().map(|(_, id)| id).collect()))
     }
 
     /// Keep rows matching Django-style keyword lookups (`slug="x"`, `asn__gt=5`).
@@ -372,6 +410,7 @@ impl Object for Set {
                 first(&rev).unwrap_or(Value::from(()))
             }
             "count" => Value::from(self.ids.len()),
+            "order_by" => Value::from_object(self.order_by(args)?),
             "exists" => Value::from(!self.ids.is_empty()),
             "get" => {
                 let found = self.filter(&kwargs()?, true)?;
@@ -430,6 +469,9 @@ pub fn as_set(v: &Value) -> Option<&Set> {
 pub struct MutList(std::sync::Mutex<Vec<Value>>);
 
 impl MutList {
+    pub fn new(items: Vec<Value>) -> MutList {
+        MutList(std::sync::Mutex::new(items))
+    }
     fn snapshot(&self) -> Vec<Value> {
         self.0.lock().unwrap().clone()
     }

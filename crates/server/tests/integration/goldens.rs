@@ -102,10 +102,8 @@ both!(peering_manager_goldens, |backend| {
     }
 });
 
-/// Renderings that still differ, and why: tour-python uses Python operators
-/// on objects minijinja cannot overload (`address + 1`, `'%s' % x`,
-/// datetime arithmetic).
-const KNOWN_GAPS: &[&str] = &["tour-python__"];
+/// Renderings that still differ, and why (none: every golden must pass).
+const KNOWN_GAPS: &[&str] = &[];
 
 // The template editor previews with the template's own whitespace flags:
 // the page hands them to the preview script as `true`/`false`, which it
