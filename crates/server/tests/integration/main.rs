@@ -19,5 +19,7 @@ mod ui;
 mod ui_bench;
 mod ui_browser;
 mod ui_jobs;
+mod ui_pages;
 pub mod ui_support;
+mod ui_transfer;
 mod webhooks;

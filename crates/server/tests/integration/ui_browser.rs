@@ -103,7 +103,7 @@ impl Driver {
     }
 
     async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let resp: Json = self
                 .http
@@ -160,7 +160,7 @@ impl Driver {
 
     /// Wait until the page's text contains `text`.
     async fn wait_text(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !self.source().await.contains(text) {
             assert!(Instant::now() < deadline, "page never showed {text:?}: {}", self.source().await);
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -170,7 +170,7 @@ impl Driver {
 
     /// Our script ran to the end and no uncaught error happened on the page.
     async fn check_js(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let state =
                 self.script("return [document.readyState, window.__pmReady === true, window.__pmErrors || []];").await;
@@ -309,7 +309,7 @@ async fn chromium_login_create_search_edit_changelog_bulk_delete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_live_job_page_and_template_editor() {
-    use pm_jobs::{Engine, JobQueue, NewJob, Registry, SqlQueue};
+    use pm_jobs::{Engine, JobQueue, NewJob, SqlQueue};
     let (base, db) = serve_with_db().await;
     let Some(d) = Driver::start(base).await else { return };
     d.goto("/login/").await;
@@ -319,12 +319,13 @@ async fn chromium_live_job_page_and_template_editor() {
     d.wait_text("Welcome, admin").await;
 
     // A pending job: the page follows it without being reloaded, then shows the result.
-    let job = SqlQueue::new(db.clone()).enqueue(NewJob::new("pm.sleep", json!({"seconds": 3}))).await.unwrap();
+    let job = SqlQueue::new(db.clone()).enqueue(NewJob::new(crate::jobs::HOLD, json!({}))).await.unwrap();
     d.goto(&format!("/core/jobs/{job}/")).await;
     d.wait_text(">Pending</span>").await;
     d.script("window.__sameDocument = true; return 1;").await;
-    let engine = Engine::start(db.clone(), crate::jobs::fast_config(), Registry::builtin(), false).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let (registry, hold) = crate::jobs::Hold::registry();
+    let engine = Engine::start(db.clone(), crate::jobs::fast_config(), registry, false).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let s = d
             .script(
@@ -339,7 +340,8 @@ async fn chromium_live_job_page_and_template_editor() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     d.screenshot("job-running").await;
-    d.wait_text("Done sleeping.").await;
+    hold.release();
+    d.wait_text("Released.").await;
     d.wait_text(">Completed</span>").await;
     assert!(d.source().await.contains("/rerun/"), "re-run offered once finished");
     engine.stop().await;

@@ -219,6 +219,7 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     let mut attrs = vec![];
     let mut relations = vec![];
     let mut blocks = vec![];
+    let mut wide = vec![];
     for f in m.fields.iter().filter(|f| f.api && !f.write_only) {
         let Some(v) = j.get(f.name) else { continue };
         if matches!(f.kind, Kind::M2m { .. }) {
@@ -227,8 +228,19 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
             if f.name == "local_context_data" {
                 continue; // on the config context tab
             }
-            if !v.is_null() && v != "" {
-                blocks.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
+            // Nothing to show for an empty value (`{}` of PeeringDB prefixes
+            // before the first poll). Long texts (templates) get the page's
+            // width, JSON stays beside the attributes.
+            let empty = match v {
+                Json::Null => true,
+                Json::String(s) => s.is_empty(),
+                Json::Object(o) => o.is_empty(),
+                Json::Array(a) => a.is_empty(),
+                _ => false,
+            };
+            if !empty {
+                let block = json!({"label": render::field_label(f), "html": render::value_html(f, v, true)});
+                if matches!(f.kind, Kind::LongText) { wide.push(block) } else { blocks.push(block) }
             }
         } else if !matches!(f.kind, Kind::Tags | Kind::Computed(Computed::ConfigContext))
             && !matches!(f.name, "comments" | "id" | "created" | "updated")
@@ -241,7 +253,7 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
         Some(Json::Array(items)) => Some(items.iter().map(render::tag_pill).collect::<Vec<_>>().join(" ")),
         _ => None,
     };
-    let mut out = json!({"attrs": attrs, "relations": relations, "blocks": blocks, "comments": comments,
+    let mut out = json!({"attrs": attrs, "relations": relations, "blocks": blocks, "wide_blocks": wide, "comments": comments,
         "has_comments": m.has("comments"), "tags": tags});
     // Contacts of autonomous systems and IXPs (generic assignments, spec §9.5).
     if matches!(m.name, "autonomoussystem" | "internetexchange")
@@ -264,6 +276,7 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
         let post = j.get("postchange_data").cloned().unwrap_or(Json::Null);
         out["diff"] = json!(render::diff(&pre, &post));
         out["blocks"] = json!([]);
+        out["wide_blocks"] = json!([]);
         out["pre"] = json!(serde_json::to_string_pretty(&pre).unwrap_or_default());
         out["post"] = json!(serde_json::to_string_pretty(&post).unwrap_or_default());
         // Other changes of the same request.
@@ -355,7 +368,9 @@ async fn configuration_tab(ctx: &Ctx, id: i64, name: &str) -> AppResult<Json> {
     let raw_url = format!("/api/devices/routers/{id}/configuration/?raw");
     let value = match pm_render::render_router(ctx.db(), id, None).await {
         Ok(Some(r)) => {
-            json!({"text": r.text, "statements": r.queries, "raw_url": raw_url, "filename": format!("{name}.conf")})
+            // For whoever tunes templates and loaders, not for the reader of the page.
+            tracing::debug!(router = %name, statements = r.queries, "configuration rendered");
+            json!({"text": r.text, "raw_url": raw_url, "filename": format!("{name}.conf")})
         }
         Ok(None) => json!({"none": true}),
         Err(pm_render::RenderError::Template(e)) => {

@@ -52,6 +52,11 @@ pub struct Meta {
     pub tabs: &'static [FilterTab],
     /// Extra buttons of the list's bulk bar, run on the selected rows.
     pub bulk_actions: &'static [BulkAction],
+    /// What tells objects with the same display apart where they are listed
+    /// without their table (search results, delete confirmations): related
+    /// objects along a foreign-key path, each after a word (`("on",
+    /// "ixp_connection.router")`: "… on edge1").
+    pub context: &'static [(&'static str, &'static str)],
 }
 
 /// A bulk-bar button: POSTs the selection to `P/<slug>/`.
@@ -85,6 +90,7 @@ const DEFAULT: Meta = Meta {
     display_columns: &["name"],
     tabs: &[],
     bulk_actions: &[],
+    context: &[],
 };
 
 const AS_DIRECT: Count =
@@ -126,6 +132,7 @@ pub static METAS: &[Meta] = &[
         ],
         link: Some("ip_address"),
         display_columns: &["relationship", "autonomous_system", "ip_address"],
+        context: &[("on", "router")],
         ..DEFAULT
     },
     Meta {
@@ -146,6 +153,7 @@ pub static METAS: &[Meta] = &[
         columns: &["autonomous_system", "ixp_connection", "ip_address", "status", "is_route_server"],
         link: Some("ip_address"),
         display_columns: &["autonomous_system", "ixp_connection", "ip_address"],
+        context: &[("on", "ixp_connection.router")],
         ..DEFAULT
     },
     Meta { label: "peering.routingpolicy", columns: &["name", "type", "weight", "address_family"], ..DEFAULT },
@@ -266,6 +274,28 @@ pub static METAS: &[Meta] = &[
         ..DEFAULT
     },
 ];
+
+/// "on edge1": the declared context of an object (its related objects must be
+/// loaded, see `list::context_deps`); empty when it has none.
+pub fn context(v: &pm_db::object::View<'_>) -> String {
+    let mut out = vec![];
+    for (word, path) in meta(v.obj.model).context {
+        let mut cur = Some(*v);
+        for hop in path.split('.') {
+            cur = cur.and_then(|c| c.related(hop));
+        }
+        if let Some(target) = cur {
+            out.push(format!("{word} {}", target.display()));
+        }
+    }
+    out.join(" ")
+}
+
+/// An object's display followed by its context ("… on edge1").
+pub fn display_in_context(v: &pm_db::object::View<'_>) -> String {
+    let ctx = context(v);
+    if ctx.is_empty() { v.display() } else { format!("{} {ctx}", v.display()) }
+}
 
 /// The UI metadata of a model (defaults when it has none).
 pub fn meta(model: &Model) -> Meta {
