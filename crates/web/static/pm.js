@@ -252,6 +252,9 @@
     function search() {
       var mine = ++seq;
       var q = "?brief=1&limit=50&q=" + encodeURIComponent(input.value.trim()) + (params ? "&" + params : "");
+      // Narrowed by another field's value (the connections of the chosen router).
+      var by = select.dataset.narrowBy && document.getElementById(select.dataset.narrowBy);
+      if (by && by.value) q += "&" + select.dataset.narrowParam + "=" + encodeURIComponent(by.value);
       fetch(api + q, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : { results: [] }; })
         .then(function (data) {

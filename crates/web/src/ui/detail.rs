@@ -23,6 +23,19 @@ struct Related {
     model: &'static Model,
     field: Option<&'static pm_db::model::Field>,
     filter: Option<&'static str>,
+    /// Fixed filters of a filter tab.
+    also: &'static [(&'static str, &'static str)],
+    /// The add form's parameter taking the object id, for a filter tab.
+    add: Option<&'static str>,
+}
+
+impl Related {
+    /// Shown even when empty, so that a new object has a place to add
+    /// from: declared tabs, and objects that cannot exist without this one
+    /// (the sessions of an AS).
+    fn always(&self) -> bool {
+        self.filter.is_some() || self.field.is_some_and(|f| f.required)
+    }
 }
 
 fn leak(s: String) -> &'static str {
@@ -60,11 +73,12 @@ fn related(m: &'static Model) -> Vec<(Related, String)> {
             } else {
                 meta::short_plural(rm)
             };
-            (Related { slug, model: rm, field: Some(f), filter: None }, label)
+            (Related { slug, model: rm, field: Some(f), filter: None, also: &[], add: None }, label)
         })
         .chain(meta::meta(m).tabs.iter().filter_map(|t| {
             let rm = registry::model(t.model)?;
-            Some((Related { slug: t.slug, model: rm, field: None, filter: Some(t.filter) }, t.label.to_string()))
+            let r = Related { slug: t.slug, model: rm, field: None, filter: Some(t.filter), also: t.also, add: t.add };
+            Some((r, t.label.to_string()))
         }))
         .collect()
 }
@@ -83,7 +97,12 @@ fn fk_cond(r: &Related, id: i64) -> Condition {
 
 /// Filter parameters of a filter tab.
 fn tab_params(r: &Related, id: i64) -> Vec<(String, String)> {
-    r.filter.map(|f| vec![(f.to_string(), id.to_string())]).unwrap_or_default()
+    // A model label among the fixed values stands for its content type
+    // (`object_type=devices.router`), whose id the filter wants.
+    let value = |v: &str| registry::model(v).map(|t| registry::ct_id(t).to_string()).unwrap_or_else(|| v.to_string());
+    let mut out: Vec<(String, String)> = r.also.iter().map(|(k, v)| (k.to_string(), value(v))).collect();
+    out.extend(r.filter.map(|f| (f.to_string(), id.to_string())));
+    out
 }
 
 fn generic_cond(type_col: &'static str, id_col: &'static str, m: &'static Model, id: i64) -> Condition {
@@ -123,7 +142,7 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
             None => count_where(ctx, r.model, fk_cond(r, id)).await?,
         };
         // Empty relations stay out of the way (the tab still answers when asked for).
-        if n == 0 && tab != Some(r.slug) {
+        if n == 0 && tab != Some(r.slug) && !r.always() {
             continue;
         }
         tabs.push(json!({"slug": r.slug, "label": label, "url": format!("{base}{}/", r.slug), "count": n,
@@ -322,8 +341,12 @@ async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppRe
     let path = meta::ui_path(m).unwrap_or("/");
     let filter = r.filter.map(str::to_string).unwrap_or_else(|| format!("{own}_id"));
     let has_filter = pm_db::query::filter::parse_key(m, &filter).is_some();
-    let add = (r.field.is_some() && meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).then(|| {
-        let q = serde_urlencoded::to_string([(own, id.to_string()), ("return_url", return_url.to_string())])
+    let list_query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    // "+ Add" with this object filled in: the foreign key, or the form
+    // field a filter tab names.
+    let param = r.field.map(|f| f.name).or(r.add);
+    let add = param.filter(|_| meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).map(|p| {
+        let q = serde_urlencoded::to_string([(p, id.to_string()), ("return_url", return_url.to_string())])
             .unwrap_or_default();
         format!("{path}add/?{q}")
     });
@@ -334,7 +357,7 @@ async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppRe
             "shown": fetched.objs.len(),
             "plural": meta::title(m.verbose_plural),
             "verbose": m.verbose,
-            "list_url": has_filter.then(|| format!("{path}?{filter}={id}")),
+            "list_url": has_filter.then(|| if r.filter.is_some() { format!("{path}?{list_query}") } else { format!("{path}?{filter}={id}") }),
             "add_url": add,
         }
     }))

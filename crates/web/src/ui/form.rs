@@ -184,7 +184,7 @@ pub fn actor<'a>(ctx: &'a Ctx) -> Actor<'a> {
 /// Widgets for fields, from raw values (pickers show the display of what is selected).
 pub async fn widgets(
     ctx: &Ctx,
-    _m: &'static Model,
+    m: &'static Model,
     fields: &[&'static Field],
     raw: &HashMap<&'static str, Vec<String>>,
     errors: &FieldErrors,
@@ -276,9 +276,28 @@ pub async fn widgets(
         if let (Json::Object(w), Json::Object(e)) = (&mut w, extra) {
             w.extend(e);
         }
+        // A picker narrowed by another field's value (the page's script
+        // sends it as this API filter).
+        if let Some((_, by, param)) = meta::meta(m).narrow.iter().find(|(name, ..)| *name == f.name) {
+            w["narrow_by"] = json!(format!("id_{by}"));
+            w["narrow_param"] = json!(param);
+        }
         out.push(w);
     }
     Ok(out)
+}
+
+/// The form's fields with its form-only pickers, each before the field it narrows.
+fn with_form_only(m: &'static Model, fields: &[&'static Field]) -> Vec<&'static Field> {
+    let meta = meta::meta(m);
+    let mut out = vec![];
+    for f in fields {
+        for (_, by, _) in meta.narrow.iter().filter(|(name, ..)| *name == f.name) {
+            out.extend(meta.form_only.iter().filter(|x| x.name == *by));
+        }
+        out.push(*f);
+    }
+    out
 }
 
 /// Group widgets into fieldsets, in first-appearance order.
@@ -358,7 +377,7 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
                 Err(e) => return Err(e),
             }
         }
-        for f in &fields {
+        for f in fields.iter().copied().chain(meta::meta(m).form_only) {
             raw.insert(f.name, values(f.name));
         }
         form_data = Some(form);
@@ -381,8 +400,11 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
             };
             raw.insert(f.name, v);
         }
+        for f in meta::meta(m).form_only {
+            raw.insert(f.name, query.iter().filter(|(k, _)| k == f.name).map(|(_, v)| v.clone()).collect());
+        }
     }
-    let widgets = widgets(ctx, m, &fields, &raw, &errors).await?;
+    let widgets = widgets(ctx, m, &with_form_only(m, &fields), &raw, &errors).await?;
     let non_field: Vec<Json> = errors
         .0
         .iter()
