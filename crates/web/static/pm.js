@@ -307,9 +307,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("select.picker"), function (s) { new Picker(s); });
     Array.prototype.forEach.call(document.querySelectorAll("#bulk-form"), tableSelection);
 
-    // On narrow screens the filter panel sits above the table: fold it unless filters are on.
+    // Up to 1,500 px the filter panel sits above the table (pm.css): fold it unless filters are on.
     document.querySelectorAll("details[data-collapse-narrow]").forEach(function (d) {
-      if (window.innerWidth < 1100 && !d.hasAttribute("data-active")) d.open = false;
+      if (window.innerWidth <= 1500 && !d.hasAttribute("data-active")) d.open = false;
     });
     document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });
