@@ -441,3 +441,38 @@ async fn chromium_as_form_fills_from_peeringdb() {
     d.screenshot("ixp-available-peers-created").await;
     d.quit().await;
 }
+
+/// In a 1,400 px window the tables get the width: the filter panel folds
+/// above them, and no column (the change log's Changed object, the sessions'
+/// row actions) is cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_tables_fit_a_1400_pixel_window() {
+    let (base, db) = serve_with_db().await;
+    assert!(pm_db::demo::load(&db, &pm_db::Settings::default()).await.unwrap());
+    let Some(d) = Driver::start(base).await else { return };
+    d.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": 1400, "height": 900}))).await;
+    d.goto("/login/").await;
+    d.fill("#id_username", "admin").await;
+    d.fill("#id_password", "admin-password").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("Welcome, admin").await;
+    for (path, shot) in
+        [("/internet-exchange-peering-sessions/", "ixp-sessions-1400"), ("/core/changelog/", "changelog-1400")]
+    {
+        d.goto(path).await;
+        let s = d
+            .script(
+                "var w = document.querySelector('.table-wrap'); \
+                 var last = document.querySelector('.table tbody tr td:last-child').getBoundingClientRect(); \
+                 return [window.innerWidth, w.scrollWidth, w.clientWidth, Math.ceil(last.right), \
+                 Math.floor(w.getBoundingClientRect().right), document.querySelector('details.filters').open];",
+            )
+            .await;
+        assert!(s[0].as_i64().unwrap() <= 1400, "{s}");
+        assert!(s[1].as_i64() <= s[2].as_i64(), "{path}: the table is wider than its card: {s}");
+        assert!(s[3].as_i64() <= s[4].as_i64(), "{path}: the last column is cut off: {s}");
+        assert_eq!(s[5], false, "{path}: the filter panel is folded");
+        d.screenshot(shot).await;
+    }
+    d.quit().await;
+}
