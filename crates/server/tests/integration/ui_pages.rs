@@ -175,3 +175,29 @@ both!(session_tabs_forms_and_router_jobs, |backend| {
     let page = b.page(&format!("/devices/routers/{other}/jobs/")).await.replace("&#x2f;", "/");
     assert!(!page.contains(&format!("href=\"/core/jobs/{}/\"", job["id"])), "only this router's jobs");
 });
+
+both!(the_change_log_names_related_objects, |backend| {
+    let app = TestApp::new(backend).await;
+    demo(&app).await;
+    let mut b = admin(&app).await;
+    let asys = id_of(&app, "/api/peering/autonomous-systems/?asn=65010").await;
+    // Created: the policies by name, and no "before" side.
+    let tab = b.page(&format!("/autonomous-systems/{asys}/changelog/")).await;
+    assert!(tab.contains("<th>import_routing_policies</th><td class=\"new\">Accept peering</td>"), "{tab}");
+    assert!(!tab.contains("class=\"arrow\""), "{tab}");
+    // Changed: both sides by name, "—" for none.
+    app.patch(&format!("/api/peering/autonomous-systems/{asys}/"), serde_json::json!({"import_routing_policies": []}))
+        .await
+        .expect(200);
+    let tab = b.page(&format!("/autonomous-systems/{asys}/changelog/")).await;
+    assert!(
+        tab.contains("<td class=\"old\">Accept peering</td><td class=\"arrow\">→</td><td class=\"new\">—</td>"),
+        "{tab}"
+    );
+    // The change's own page: no pre-change card for a creation.
+    let change = app.get("/api/core/object-changes/?action=create&limit=1").await.expect(200)["results"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let page = b.page(&format!("/core/changelog/{change}/")).await;
+    assert!(!page.contains("Pre-change data") && page.contains("Post-change data"), "{page}");
+});

@@ -293,7 +293,10 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     if std::ptr::eq(m, &core::OBJECT_CHANGE) {
         let pre = j.get("prechange_data").cloned().unwrap_or(Json::Null);
         let post = j.get("postchange_data").cloned().unwrap_or(Json::Null);
-        out["diff"] = json!(render::diff(&pre, &post));
+        let changed = j["changed_object_type"].as_str().and_then(registry::model);
+        let diff = named_diff(ctx, changed, &pre, &post).await?;
+        out["diff"] = Json::Array(diff);
+        out["created"] = Json::Bool(Json::is_null(&pre));
         out["blocks"] = json!([]);
         out["wide_blocks"] = json!([]);
         out["pre"] = json!(serde_json::to_string_pretty(&pre).unwrap_or_default());
@@ -363,6 +366,35 @@ async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppRe
     }))
 }
 
+/// A change-log diff with related objects by name ("Transit One", not `6`;
+/// "—" for none, not `[]`).
+async fn named_diff(ctx: &Ctx, m: Option<&'static Model>, pre: &Json, post: &Json) -> AppResult<Vec<Json>> {
+    let mut diff = render::diff(pre, post);
+    let Some(m) = m else { return Ok(diff) };
+    for d in diff.iter_mut() {
+        let key = d["key"].as_str().unwrap_or("").to_string();
+        let target = match m.field(&key).map(|f| f.kind) {
+            Some(Kind::Fk { to, .. } | Kind::M2m { to, .. }) => registry::model(to),
+            _ => None,
+        };
+        let Some(target) = target else { continue };
+        for (side, snapshot) in [("old", pre), ("new", post)] {
+            let ids: Vec<i64> = match &snapshot[&key] {
+                Json::Number(n) => n.as_i64().into_iter().collect(),
+                Json::Array(items) => items.iter().filter_map(Json::as_i64).collect(),
+                _ => continue,
+            };
+            let names = list::displays(ctx, target, &ids).await?;
+            let text: Vec<String> = ids
+                .iter()
+                .map(|id| names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or(format!("#{id}")))
+                .collect();
+            d[side] = json!(if text.is_empty() { "—".to_string() } else { text.join(", ") });
+        }
+    }
+    Ok(diff)
+}
+
 async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json> {
     let oc = &core::OBJECT_CHANGE;
     let cond = generic_cond("changed_object_type_id", "changed_object_id", m, id);
@@ -378,10 +410,14 @@ async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json>
                 "user": c["user_name"],
                 "action": render::badge(c["action"]["label"].as_str().unwrap_or(action), render::choice_colour(action)),
                 "request_id": c["request_id"],
-                "diff": render::diff(&c["prechange_data"], &c["postchange_data"]),
+                "created": action == "create",
             })
         })
         .collect();
+    let mut entries = entries;
+    for (e, c) in entries.iter_mut().zip(&objs) {
+        e["diff"] = Json::Array(named_diff(ctx, Some(m), &c["prechange_data"], &c["postchange_data"]).await?);
+    }
     Ok(json!({"changes": entries, "change_count": fetched.count}))
 }
 
