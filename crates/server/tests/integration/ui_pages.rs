@@ -201,3 +201,24 @@ both!(the_change_log_names_related_objects, |backend| {
     let page = b.page(&format!("/core/changelog/{change}/")).await;
     assert!(!page.contains("Pre-change data") && page.contains("Post-change data"), "{page}");
 });
+
+both!(yes_no_values_and_date_filters_read_the_same_everywhere, |backend| {
+    let app = TestApp::new(backend).await;
+    let mut b = admin(&app).await;
+    let profile = b.page("/user/profile/").await;
+    assert!(
+        profile.contains("<tr><th>Superuser</th><td><span class=\"yes\" title=\"Yes\">✔</span></td></tr>"),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("<tr><th>Staff</th><td><span class=\"yes\" title=\"Yes\">✔</span></td></tr>"),
+        "{profile}"
+    );
+    // The job list's date filters say which date they are about.
+    let jobs = b.page("/core/jobs/").await;
+    for label in ["Created after", "Created before", "Started after", "Completed before"] {
+        assert!(jobs.contains(&format!(">{label}</label>")), "{label}: {jobs}");
+    }
+    let changes = b.page("/core/changelog/").await;
+    assert!(changes.contains(">After</label>") && changes.contains(">Before</label>"), "{changes}");
+});

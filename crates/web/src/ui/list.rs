@@ -859,8 +859,12 @@ async fn filter_form(ctx: &Ctx, m: &'static Model, query: &[(String, String)]) -
                         push!(flt.name, label, "select", json!({"options": opts}))
                     }
                     CustomFilterKind::Time => {
-                        let label =
-                            if flt.name.ends_with("after") { "After".to_string() } else { "Before".to_string() };
+                        // `created__after`: one of several date pairs, named by its date.
+                        let side = if flt.name.ends_with("after") { "after" } else { "before" };
+                        let label = match flt.name.rsplit_once("__") {
+                            Some((date, _)) => format!("{} {side}", render::humanize(date)),
+                            None => meta::title(side),
+                        };
                         push!(flt.name, label, "datetime", json!({}))
                     }
                     CustomFilterKind::ContentType => {
