@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 
 use sea_orm::ConnectionTrait;
-use sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_query::{Expr, ExprTrait, Query};
 use serde_json::{Value as Json, json};
 
 use crate::write::{self, Actor};
-use crate::{AppResult, Db, load, registry};
+use crate::{AppResult, Db, registry};
 
 pub const DEMO_ASN: i64 = 64500;
 
@@ -95,10 +95,25 @@ impl Seeder<'_> {
     }
 }
 
+/// What keeps the demo from loading, for the user: the AS it is built
+/// around already exists ("AS64500 (Demo Networks)"), from an earlier demo or
+/// entered by hand. `None` when the demo can load.
+pub async fn already_present(db: &Db) -> AppResult<Option<String>> {
+    let q = Query::select()
+        .column("name")
+        .from("peering_autonomoussystem")
+        .and_where(Expr::col("asn").eq(DEMO_ASN))
+        .to_owned();
+    let row = db.conn.query_one(&q).await?;
+    Ok(match row {
+        Some(r) => Some(format!("AS{DEMO_ASN} ({})", r.try_get_by_index::<String>(0)?)),
+        None => None,
+    })
+}
+
 /// Load the demo data unless AS64500 already exists. Returns whether it loaded.
 pub async fn load(db: &Db, settings: &crate::Settings) -> AppResult<bool> {
-    let asm = registry::model("peering.autonomoussystem").unwrap();
-    if load::count(&db.conn, asm, Condition::all().add(Expr::col("asn").eq(DEMO_ASN))).await? > 0 {
+    if already_present(db).await?.is_some() {
         return Ok(false);
     }
     let actor = Actor::system("demo", settings);

@@ -60,7 +60,8 @@ pub async fn reload(db: &Db, model: &'static Model, ids: &[i64], mode: Mode) -> 
 }
 
 fn require(perms: &Perms, model: &'static Model, action: &str) -> AppResult<()> {
-    if !model.writable() && !(action == "delete" && model.access == crate::model::Access::ReadDelete) {
+    let deletable = action == "delete" && model.access == crate::model::Access::ReadDelete;
+    if !(model.writable() || deletable) {
         return Err(AppError::MethodNotAllowed("Method not allowed on this endpoint.".into()));
     }
     if perms.allows(model, action) { Ok(()) } else { Err(permission_denied()) }

@@ -1,6 +1,8 @@
 //! Talking to PeeringDB: `GET {base}/{ns}?since=<ts>&depth=0`, with a
 //! timeout, `Retry-After` honoured on 429, exponential backoff on 5xx and
-//! transport errors, and a bounded number of attempts.
+//! cut connections, and a bounded number of attempts. A server that cannot
+//! be reached at all (unknown name, connection refused) is not retried:
+//! without network access, waiting minutes helps nobody.
 
 use std::time::Duration;
 
@@ -63,11 +65,16 @@ pub struct Client {
 
 /// Why a namespace could not be downloaded.
 #[derive(Debug)]
-pub struct FetchError(pub String);
+pub struct FetchError {
+    pub message: String,
+    /// No connection could be made (name resolution, refused, connect
+    /// timeout): the other namespaces would fail the same way.
+    pub unreachable: bool,
+}
 
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -93,7 +100,8 @@ impl Client {
         for attempt in 1..=self.config.attempts {
             let wait = match self.once(&url, since).await {
                 Ok(body) => return Ok(body),
-                Err(Attempt::Fatal(msg)) => return Err(FetchError(msg)),
+                Err(Attempt::Fatal(message)) => return Err(FetchError { message, unreachable: false }),
+                Err(Attempt::Unreachable(message)) => return Err(FetchError { message, unreachable: true }),
                 Err(Attempt::Retry(msg, after)) => {
                     last = msg;
                     after.unwrap_or_else(|| self.backoff(attempt))
@@ -104,7 +112,10 @@ impl Client {
                 tokio::time::sleep(wait).await;
             }
         }
-        Err(FetchError(format!("{last} (gave up after {} attempts)", self.config.attempts)))
+        Err(FetchError {
+            message: format!("{last} (gave up after {} attempts)", self.config.attempts),
+            unreachable: false,
+        })
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -116,7 +127,13 @@ impl Client {
         if let Some(key) = &self.config.api_key {
             req = req.header("Authorization", format!("Api-Key {key}"));
         }
-        let resp = req.send().await.map_err(|e| Attempt::Retry(format!("request failed: {}", describe(&e)), None))?;
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() {
+                Attempt::Unreachable(format!("cannot connect to {}: {}", self.config.base_url, cause(&e)))
+            } else {
+                Attempt::Retry(format!("request failed: {}", describe(&e)), None)
+            }
+        })?;
         let status = resp.status();
         if status.as_u16() == 429 {
             let after = resp
@@ -147,6 +164,19 @@ enum Attempt {
     /// Worth another try, after this long when the server said so.
     Retry(String, Option<Duration>),
     Fatal(String),
+    /// No connection at all.
+    Unreachable(String),
+}
+
+/// The innermost cause ("failed to lookup address information: Name or
+/// service not known", "Connection refused (os error 111)"): the part a
+/// person can act on.
+fn cause(e: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = e;
+    while let Some(c) = last.source() {
+        last = c;
+    }
+    last.to_string()
 }
 
 /// reqwest's errors hide the cause (connection reset, timeout) in `source()`.

@@ -43,6 +43,10 @@ async fn run(ctx: JobCtx, config: Option<ClientConfig>) -> anyhow::Result<()> {
     let client = Client::new(config.unwrap_or_else(ClientConfig::from_env))?;
     ctx.info(&format!("Synchronising the PeeringDB cache from {}.", client.config.base_url));
     let report = crate::synchronise(&ctx.db, &client, &JobProgress(ctx.clone())).await?;
+    if let Some(e) = &report.unreachable {
+        ctx.fail(&format!("PeeringDB is unreachable, nothing synchronised: {e}."));
+        return Ok(());
+    }
     let t = report.totals();
     if t.total() == 0 {
         ctx.info("Nothing to synchronise.");

@@ -31,6 +31,8 @@ pub struct Report {
     pub namespaces: Vec<NsReport>,
     /// The Synchronisation row, when something changed.
     pub synchronisation: Option<i64>,
+    /// PeeringDB could not be reached at all: the sync stopped there.
+    pub unreachable: Option<String>,
 }
 
 impl Report {
@@ -106,8 +108,13 @@ pub async fn synchronise(db: &Db, client: &Client, progress: &dyn Progress) -> A
         let mut ns_report = NsReport { tag: ns.tag, since, received: 0, counts: Counts::default(), error: None };
         let body = match fetched {
             Ok(Ok(body)) => Some(body),
+            // Every other namespace would fail the same way: stop here.
+            Ok(Err(e)) if e.unreachable => {
+                report.unreachable = Some(e.message);
+                break;
+            }
             Ok(Err(e)) => {
-                ns_report.error = Some(e.0);
+                ns_report.error = Some(e.message);
                 None
             }
             Err(e) => {
@@ -144,7 +151,8 @@ pub async fn synchronise(db: &Db, client: &Client, progress: &dyn Progress) -> A
             }
         }
         if let Some(e) = &ns_report.error {
-            tracing::error!(ns = ns.tag, "PeeringDB {}: {e}; namespace left unchanged", ns.tag);
+            // `progress` reports it to the user (stderr, the job's log).
+            tracing::debug!(ns = ns.tag, "PeeringDB {}: {e}; namespace left unchanged", ns.tag);
         }
         let c = ns_report.counts;
         breakdown.insert(ns.tag.into(), json!({"created": c.created, "updated": c.updated, "deleted": c.deleted}));

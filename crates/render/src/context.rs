@@ -24,7 +24,7 @@ pub fn router(graph: &Arc<Graph>, router_id: i64) -> Result<Value, Error> {
     let rm = model("devices.router");
     let obj = graph.get(rm, router_id)?.ok_or_else(|| err(format!("router {router_id} does not exist")))?;
     let r = Item { graph: graph.clone(), obj: obj.clone() };
-    let local_as = r.related("local_autonomous_system")?.map(|a| Value::from_object(a)).unwrap_or_default();
+    let local_as = r.related("local_autonomous_system")?.map(Value::from_object).unwrap_or_default();
     let autonomous_systems = router_autonomous_systems(&r)?;
     let (directs, _) = router_sessions(&r)?;
     let gm = model("peering.bgpgroup");

@@ -189,22 +189,22 @@ pub fn inherited_status(it: &Item) -> Result<String, Error> {
                     return Ok(s.to_string());
                 }
             }
-            if let Some(r) = it.related("router")? {
-                if maint(r.text("status")) {
-                    return Ok(r.text("status").to_string());
-                }
+            if let Some(r) = it.related("router")?
+                && maint(r.text("status"))
+            {
+                return Ok(r.text("status").to_string());
             }
         }
         "directpeeringsession" => {
-            if let Some(g) = it.related("bgp_group")? {
-                if matches!(g.text("status"), "disabled" | "maintenance") {
-                    return Ok(g.text("status").to_string());
-                }
+            if let Some(g) = it.related("bgp_group")?
+                && matches!(g.text("status"), "disabled" | "maintenance")
+            {
+                return Ok(g.text("status").to_string());
             }
-            if let Some(r) = it.related("router")? {
-                if maint(r.text("status")) {
-                    return Ok(r.text("status").to_string());
-                }
+            if let Some(r) = it.related("router")?
+                && maint(r.text("status"))
+            {
+                return Ok(r.text("status").to_string());
             }
         }
         "internetexchangepeeringsession" => {

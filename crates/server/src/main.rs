@@ -49,8 +49,10 @@ enum Command {
     Migrate,
     /// Create a superuser.
     Createsuperuser {
+        /// Login name of the new user.
         #[arg(long)]
         username: String,
+        /// E-mail address of the new user.
         #[arg(long)]
         email: String,
         /// Password; asked for nothing, generated and printed when omitted.
@@ -64,14 +66,16 @@ enum Command {
     },
     /// Delete change-log records and jobs past their retention, and expired sessions.
     Housekeeping,
-    /// Load a small demo network (idempotent) to try the product and its templates.
+    /// Load a small demo network around AS64500 to try the product and its
+    /// templates; skipped (and said so) when AS64500 already exists.
     Demo,
     /// The PeeringDB cache.
     Peeringdb {
         #[command(subcommand)]
         action: PeeringdbCommand,
     },
-    /// Render router configurations (every router when none is named).
+    /// Render router configurations (every router when none is named; to
+    /// stdout each one follows a `==> NAME <==` line when there are several).
     Render {
         /// Router name; repeat for several.
         #[arg(long = "router")]
@@ -95,6 +99,13 @@ enum Command {
 enum PeeringdbCommand {
     /// Download what changed in PeeringDB (everything the first time), then
     /// refresh autonomous systems. Progress on stderr, summary on stdout.
+    #[command(after_help = "Environment:\n  \
+        PM_PEERINGDB_URL       PeeringDB API to download from [default: https://www.peeringdb.com/api]\n  \
+        PM_PEERINGDB_API_KEY   API key (contacts are only visible with one)\n  \
+        PM_PEERINGDB_TIMEOUT   seconds allowed per download [default: 300]\n  \
+        PM_PEERINGDB_ATTEMPTS  tries per namespace on rate limits, server errors and cut connections [default: 5]\n  \
+        PM_PEERINGDB_BACKOFF   seconds before the first retry, doubled each time [default: 2]\n\
+        A server that cannot be reached at all stops the sync at once.")]
     Sync {
         /// Empty the cache first (after adding an API key: contacts need one).
         #[arg(short, long)]
@@ -108,6 +119,7 @@ enum PeeringdbCommand {
 enum TokenCommand {
     /// Create a token for a user and print its key (shown only once).
     Create {
+        /// Username the token acts as (its permissions apply).
         #[arg(long)]
         user: String,
         /// Allow writes (tokens are read-only otherwise).
@@ -116,6 +128,7 @@ enum TokenCommand {
         /// Expiry date (`2027-01-31` or an ISO date-time).
         #[arg(long)]
         expires: Option<String>,
+        /// Free text shown beside the token in the web UI.
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -171,7 +184,11 @@ async fn main() -> anyhow::Result<()> {
             if pm_db::demo::load(&db, &config.settings).await? {
                 println!("Demo network loaded (AS{}, routers edge1 and edge2).", pm_db::demo::DEMO_ASN);
             } else {
-                println!("Demo network already present; nothing changed.");
+                let present = pm_db::demo::already_present(&db).await?.unwrap_or_default();
+                println!(
+                    "{present} already exists: the demo network was not loaded and nothing changed \
+                     (it is built around that AS; load it into an empty database with --database)."
+                );
             }
             Ok(())
         }
@@ -205,7 +222,7 @@ async fn render(
         None => None,
     };
     let routers = pm_render::router_ids(db, names).await?;
-    for missing in names.iter().filter(|n| !routers.iter().any(|(_, r)| r == *n)) {
+    if let Some(missing) = names.iter().find(|n| !routers.iter().any(|(_, r)| r == *n)) {
         anyhow::bail!("no router named {missing}");
     }
     if let Some(dir) = &output {
@@ -215,6 +232,9 @@ async fn render(
     let started = std::time::Instant::now();
     let results = pm_render::render_routers(db, routers.iter().map(|(id, _)| *id).collect(), source).await?;
     tracing::info!(routers = results.len(), elapsed_ms = started.elapsed().as_millis() as u64, "rendered");
+    // Several configurations on stdout: each under a header, as `head` does
+    // with several files, so they can be told apart (and split again).
+    let headers = output.is_none() && routers.len() > 1;
     for ((_, name), (_, result)) in routers.iter().zip(results) {
         if let Ok(Some(r)) = &result {
             tracing::debug!(router = %name, statements = r.queries, "rendered");
@@ -227,7 +247,12 @@ async fn render(
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!("{name}: {}", path.display());
                 }
-                None => println!("{}", r.text),
+                None => {
+                    let header = if headers { format!("==> {name} <==\n") } else { String::new() };
+                    if !print(&format!("{header}{}\n", r.text))? {
+                        return Ok(()); // the reader went away (`| head`): nothing more to say
+                    }
+                }
             },
             Ok(None) => eprintln!("{name}: no configuration template assigned, skipped"),
             Err(e) => {
@@ -240,6 +265,18 @@ async fn render(
         anyhow::bail!("some configurations could not be rendered");
     }
     Ok(())
+}
+
+/// Write to stdout; `false` once the reader has closed the pipe (`render |
+/// head`), which is not an error (`println!` would panic there).
+fn print(text: &str) -> anyhow::Result<bool> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+    }
 }
 
 // --- peeringdb: `peering-manager peeringdb sync|flush` (crates/peeringdb) ---
@@ -283,6 +320,9 @@ async fn peeringdb(db: &Db, config: &Config, action: PeeringdbCommand) -> anyhow
     let started = std::time::Instant::now();
     let report = pm_peeringdb::synchronise(db, &client, &CliProgress).await?;
     let elapsed = started.elapsed();
+    if let Some(e) = &report.unreachable {
+        anyhow::bail!("PeeringDB is unreachable, nothing synchronised: {e} (check the network, or PM_PEERINGDB_URL)");
+    }
     if report.totals().total() == 0 {
         println!("Nothing to synchronise.");
     } else {

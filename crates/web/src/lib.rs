@@ -9,7 +9,7 @@ pub mod ui;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use pm_db::AppError;
@@ -70,7 +70,8 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// Paths need their trailing slash (as in Django); GETs without one are redirected.
-async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
+async fn fallback(req: ui::Req) -> Response {
+    let (method, uri) = (&req.method, &req.uri);
     let path = uri.path();
     if !path.ends_with('/') && (method == Method::GET || method == Method::HEAD) {
         // `//evil.example/x` must not become `//evil.example/x/`: a
@@ -85,5 +86,5 @@ async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
     if path.starts_with("/api/") {
         return error::ApiError(AppError::NotFound("Not found.".into())).into_response();
     }
-    (StatusCode::NOT_FOUND, "Not found").into_response()
+    ui::not_found(req).await
 }

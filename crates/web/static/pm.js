@@ -256,6 +256,9 @@
     function search() {
       var mine = ++seq;
       var q = "?brief=1&limit=50&q=" + encodeURIComponent(input.value.trim()) + (params ? "&" + params : "");
+      // Narrowed by another field's value (the connections of the chosen router).
+      var by = select.dataset.narrowBy && document.getElementById(select.dataset.narrowBy);
+      if (by && by.value) q += "&" + select.dataset.narrowParam + "=" + encodeURIComponent(by.value);
       fetch(api + q, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : { results: [] }; })
         .then(function (data) {
@@ -308,9 +311,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("select.picker"), function (s) { new Picker(s); });
     Array.prototype.forEach.call(document.querySelectorAll("#bulk-form"), tableSelection);
 
-    // On narrow screens the filter panel sits above the table: fold it unless filters are on.
+    // Up to 1,500 px the filter panel sits above the table (pm.css): fold it unless filters are on.
     document.querySelectorAll("details[data-collapse-narrow]").forEach(function (d) {
-      if (window.innerWidth < 1100 && !d.hasAttribute("data-active")) d.open = false;
+      if (window.innerWidth <= 1500 && !d.hasAttribute("data-active")) d.open = false;
     });
     document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });

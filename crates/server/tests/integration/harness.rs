@@ -2,7 +2,7 @@
 //! from a migrated template) and requests through the real router.
 
 use std::net::SocketAddr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -49,12 +49,12 @@ fn pg_url(db: &str) -> String {
     format!("{base}/{db}")
 }
 
-static PG_LOCK: Mutex<Option<String>> = Mutex::new(None);
+/// Held while the template is made: an async lock, since making it awaits.
+static PG_LOCK: tokio::sync::Mutex<Option<String>> = tokio::sync::Mutex::const_new(None);
 
 /// Create (once per test run) a migrated template, then clone it.
 async fn fresh_postgres() -> String {
-    // One failed test must not poison database creation for the others.
-    let mut template = PG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut template = PG_LOCK.lock().await;
     let admin = sea_orm::Database::connect(postgres_admin_url())
         .await
         .expect("PostgreSQL must be reachable for the test suite (see README: PM_TEST_POSTGRES_URL)");

@@ -13,13 +13,60 @@ use serde_json::json;
 use crate::both;
 use crate::harness::{TestApp, fresh_url};
 
+/// A worker that picks jobs up at once. Its lease is long: on a loaded
+/// machine a heartbeat can be late by seconds, and a short lease would have
+/// the worker's own running jobs reaped as lost (tests of reaping set a
+/// short lease themselves).
 pub fn fast_config() -> EngineConfig {
     EngineConfig {
         poll: Duration::from_millis(20),
-        lease: Duration::from_millis(1500),
+        lease: Duration::from_secs(30),
         retry_base: Duration::from_millis(50),
         ..EngineConfig::default()
     }
+}
+
+/// The job type `test.hold`: logs "Holding (attempt N).", reports progress
+/// 1 / 3 and stays running until the test releases it, so a test can look at
+/// a running job for as long as it needs, whatever the machine's load.
+pub const HOLD: &str = "test.hold";
+
+pub struct Hold(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Hold {
+    /// The built-in job types plus `test.hold`.
+    pub fn registry() -> (Registry, Hold) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut registry = Registry::builtin();
+        registry.add(HOLD, move |ctx| {
+            let mut rx = rx.clone();
+            async move {
+                ctx.info(&format!("Holding (attempt {}).", ctx.attempt));
+                ctx.progress(1, 3);
+                let _ = rx.wait_for(|released| *released).await;
+                ctx.progress(3, 3);
+                ctx.success("Released.");
+                Ok(())
+            }
+        });
+        (registry, Hold(Arc::new(tx)))
+    }
+
+    /// Let every held job (and any started later) finish.
+    pub fn release(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// How many jobs match `condition` (SQL).
+pub async fn jobs_where(db: &pm_db::Db, condition: &str) -> i64 {
+    let q = format!("SELECT COUNT(*) FROM core_job WHERE {condition}");
+    sql::query_one(&db.conn, &q, vec![]).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
+}
+
+/// Wait (with a deadline) until job `id` has status `want`.
+pub async fn wait_status(db: &pm_db::Db, id: i64, want: &str) {
+    wait_for(60, &format!("job {id} to be {want}"), || async move { status_of(db, id).await == want }).await;
 }
 
 pub async fn status_of(db: &pm_db::Db, id: i64) -> String {
@@ -57,7 +104,7 @@ both!(lifecycle, |backend| {
 
     let engine = Engine::start(app.db.clone(), fast_config(), Registry::builtin(), false).await.unwrap();
     let db = app.db.clone();
-    wait_for(20, "jobs to finish", || {
+    wait_for(60, "jobs to finish", || {
         let db = db.clone();
         async move { status_of(&db, done).await == "completed" && status_of(&db, unknown).await == "errored" }
     })
@@ -84,7 +131,7 @@ both!(lifecycle, |backend| {
     assert_eq!(r["name"], "pm.noop");
     assert_eq!(r["user"]["username"], "admin");
     let db = app.db.clone();
-    wait_for(20, "re-run", || {
+    wait_for(60, "re-run", || {
         let db = db.clone();
         async move { status_of(&db, again).await == "completed" }
     })
@@ -106,7 +153,7 @@ both!(lifecycle, |backend| {
     .unwrap();
     let hk = q.enqueue(NewJob::new("core.housekeeping", json!({}))).await.unwrap();
     let db = app.db.clone();
-    wait_for(20, "housekeeping", || {
+    wait_for(60, "housekeeping", || {
         let db = db.clone();
         async move { status_of(&db, hk).await == "completed" }
     })
@@ -120,24 +167,22 @@ both!(lifecycle, |backend| {
 both!(progress_is_live, |backend| {
     let app = TestApp::new(backend).await;
     let q = SqlQueue::new(app.db.clone());
-    let id = q.enqueue(NewJob::new("pm.sleep", json!({"seconds": 3}))).await.unwrap();
-    let engine = Engine::start(app.db.clone(), fast_config(), Registry::builtin(), false).await.unwrap();
+    let id = q.enqueue(NewJob::new(HOLD, json!({}))).await.unwrap();
+    let (registry, hold) = Hold::registry();
+    let engine = Engine::start(app.db.clone(), fast_config(), registry, false).await.unwrap();
     // While it runs, the API shows it running with its log and progress.
-    let t = Instant::now();
-    let mut seen = false;
-    while t.elapsed() < Duration::from_secs(10) {
-        let j = app.get(&format!("/api/core/jobs/{id}/")).await.expect(200);
-        if j["status"]["value"] == "running" && j["data"]["progress"]["done"].as_i64().unwrap_or(0) >= 1 {
-            assert_eq!(j["data"]["progress"]["total"], 3);
-            assert!(j["data"]["main"]["log"][0][4].as_str().unwrap().starts_with("Sleeping"));
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(seen, "live progress never showed");
+    let app2 = &app;
+    wait_for(60, "live progress", || async move {
+        let j = app2.get(&format!("/api/core/jobs/{id}/")).await.expect(200);
+        j["status"]["value"] == "running" && j["data"]["progress"]["done"] == 1
+    })
+    .await;
+    let j = app.get(&format!("/api/core/jobs/{id}/")).await.expect(200);
+    assert_eq!(j["data"]["progress"]["total"], 3);
+    assert_eq!(j["data"]["main"]["log"][0][4], "Holding (attempt 1).");
+    hold.release();
+    wait_status(&app.db, id, "completed").await;
     engine.stop().await;
-    assert_eq!(status_of(&app.db, id).await, "completed");
 });
 
 both!(two_workers_run_each_job_once, |backend| {
@@ -169,22 +214,12 @@ both!(two_workers_run_each_job_once, |backend| {
     for db in pools {
         engines.push(Engine::start(db, fast_config(), registry.clone(), false).await.unwrap());
     }
-    let db2 = db.clone();
-    wait_for(60, "all jobs", || {
-        let db = db2.clone();
-        async move {
-            let r = sql::query_one(&db.conn, "SELECT COUNT(*) FROM core_job WHERE status = 'completed'", vec![])
-                .await
-                .unwrap()
-                .unwrap();
-            r.try_get_by_index::<i64>(0).unwrap() == n as i64
-        }
-    })
-    .await;
+    let dbr = &db;
+    wait_for(60, "all jobs", || async move { jobs_where(dbr, "status = 'completed'").await == n as i64 }).await;
     for e in engines {
         e.stop().await;
     }
-    let runs = runs.lock().unwrap();
+    let runs = runs.lock().unwrap().clone();
     assert_eq!(runs.len(), n);
     for id in &ids {
         assert_eq!(runs.get(id), Some(&1), "job {id} ran {:?} times", runs.get(id));
@@ -223,10 +258,12 @@ both!(killed_worker_fails_or_requeues, |backend| {
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     assert_eq!(status_of(&db, once).await, "running");
-    // Another worker reaps them once the lease has expired.
-    let engine = Engine::start(db.clone(), fast_config(), Registry::builtin(), false).await.unwrap();
+    // Another worker reaps them once the lease has expired (it looks every
+    // half lease: a short one here).
+    let config = EngineConfig { lease: Duration::from_millis(1500), ..fast_config() };
+    let engine = Engine::start(db.clone(), config, Registry::builtin(), false).await.unwrap();
     let db2 = db.clone();
-    wait_for(30, "reaping", || {
+    wait_for(60, "reaping", || {
         let db = db2.clone();
         async move { status_of(&db, once).await == "failed" && status_of(&db, retried).await == "completed" }
     })
@@ -257,7 +294,9 @@ both!(scheduler_fires_once_per_period_across_processes, |backend| {
     let env = [("PM_SCHEDULES", "pm.noop=every 1s"), ("PM_JOB_POLL_MS", "50")];
     let mut a = spawn_worker(&url, &env);
     let mut b = spawn_worker(&url, &env);
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Three periods at least (however slowly the two processes start).
+    let dbr = &db;
+    wait_for(60, "three periods", || async move { jobs_where(dbr, "name = 'pm.noop'").await >= 3 }).await;
     a.kill().unwrap();
     b.kill().unwrap();
     a.wait().unwrap();
@@ -310,7 +349,7 @@ both!(timeouts_fail_jobs_and_status_counts_live_workers, |backend| {
     let config = EngineConfig { timeout: Duration::from_millis(600), ..fast_config() };
     let one = Engine::start(app.db.clone(), config.clone(), registry.clone(), false).await.unwrap();
     let db = app.db.clone();
-    wait_for(20, "timeouts", || {
+    wait_for(60, "timeouts", || {
         let db = db.clone();
         async move { status_of(&db, hang).await == "failed" && status_of(&db, slow).await == "failed" }
     })
@@ -326,7 +365,7 @@ both!(timeouts_fail_jobs_and_status_counts_live_workers, |backend| {
     assert_eq!(app.get("/api/status/").await.expect(200)["rq-workers-running"], 1);
     let two = Engine::start(app.db.clone(), config, registry, false).await.unwrap();
     let app2 = &app;
-    wait_for(10, "second worker", || async move { app2.get("/api/status/").await.json["rq-workers-running"] == 2 })
+    wait_for(60, "second worker", || async move { app2.get("/api/status/").await.json["rq-workers-running"] == 2 })
         .await;
     two.stop().await;
     one.stop().await;

@@ -406,7 +406,7 @@ both!(the_job_refreshes_autonomous_systems_in_the_change_log, |backend| {
     pm_peeringdb::job::register_with(&mut registry, Some(config(&fake)));
     let engine = pm_jobs::Engine::start(app.db.clone(), fast_config(), registry, false).await.unwrap();
     let db = app.db.clone();
-    wait_for(30, "the sync job", || {
+    wait_for(60, "the sync job", || {
         let db = db.clone();
         async move { status_of(&db, id).await == "completed" }
     })
@@ -505,7 +505,7 @@ both!(cli_sync_reports_and_fails_loudly, |backend| {
 
     let (ok, _, err) = run(&["peeringdb", "sync", "--flush"], "http://127.0.0.1:9/api".into()).await;
     assert!(!ok, "nobody listening");
-    assert!(err.contains("FAILED"), "{err}");
+    assert!(err.contains("PeeringDB is unreachable, nothing synchronised"), "one message, at once: {err}");
     let db = pm_db::Db::connect(&url).await.unwrap();
     let stats = pm_peeringdb::stats::statistics(&db).await.unwrap();
     assert_eq!(stats["net-count"], 0, "flushed");
@@ -584,5 +584,5 @@ both!(relinking_copes_with_missing_and_ambiguous_records, |backend| {
     let ghost_ixp = app.get(&format!("/api/peering/internet-exchanges/{ghost}/")).await.expect(200);
     assert_eq!(ghost_ixp["peeringdb_ixlan"], json!(null), "its IX LAN is not in the cache");
     assert_eq!(app.get(&format!("/api/net/connections/{c2}/")).await.expect(200)["peeringdb_netixlan"], json!(null));
-    assert_eq!(app.get(&format!("/api/peeringdb/network-ixlans/500/")).await.expect(200)["ixlan"], 777);
+    assert_eq!(app.get("/api/peeringdb/network-ixlans/500/").await.expect(200)["ixlan"], 777);
 });

@@ -103,7 +103,7 @@ impl Driver {
     }
 
     async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let resp: Json = self
                 .http
@@ -160,7 +160,7 @@ impl Driver {
 
     /// Wait until the page's text contains `text`.
     async fn wait_text(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !self.source().await.contains(text) {
             assert!(Instant::now() < deadline, "page never showed {text:?}: {}", self.source().await);
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -170,7 +170,7 @@ impl Driver {
 
     /// Our script ran to the end and no uncaught error happened on the page.
     async fn check_js(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let state =
                 self.script("return [document.readyState, window.__pmReady === true, window.__pmErrors || []];").await;
@@ -309,7 +309,7 @@ async fn chromium_login_create_search_edit_changelog_bulk_delete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_live_job_page_and_template_editor() {
-    use pm_jobs::{Engine, JobQueue, NewJob, Registry, SqlQueue};
+    use pm_jobs::{Engine, JobQueue, NewJob, SqlQueue};
     let (base, db) = serve_with_db().await;
     let Some(d) = Driver::start(base).await else { return };
     d.goto("/login/").await;
@@ -319,12 +319,13 @@ async fn chromium_live_job_page_and_template_editor() {
     d.wait_text("Welcome, admin").await;
 
     // A pending job: the page follows it without being reloaded, then shows the result.
-    let job = SqlQueue::new(db.clone()).enqueue(NewJob::new("pm.sleep", json!({"seconds": 3}))).await.unwrap();
+    let job = SqlQueue::new(db.clone()).enqueue(NewJob::new(crate::jobs::HOLD, json!({}))).await.unwrap();
     d.goto(&format!("/core/jobs/{job}/")).await;
     d.wait_text(">Pending</span>").await;
     d.script("window.__sameDocument = true; return 1;").await;
-    let engine = Engine::start(db.clone(), crate::jobs::fast_config(), Registry::builtin(), false).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let (registry, hold) = crate::jobs::Hold::registry();
+    let engine = Engine::start(db.clone(), crate::jobs::fast_config(), registry, false).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let s = d
             .script(
@@ -339,7 +340,8 @@ async fn chromium_live_job_page_and_template_editor() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     d.screenshot("job-running").await;
-    d.wait_text("Done sleeping.").await;
+    hold.release();
+    d.wait_text("Released.").await;
     d.wait_text(">Completed</span>").await;
     assert!(d.source().await.contains("/rerun/"), "re-run offered once finished");
     engine.stop().await;
@@ -437,5 +439,40 @@ async fn chromium_as_form_fills_from_peeringdb() {
     d.click("button[name=peer]").await;
     d.wait_text("Created 2 session(s).").await;
     d.screenshot("ixp-available-peers-created").await;
+    d.quit().await;
+}
+
+/// In a 1,400 px window the tables get the width: the filter panel folds
+/// above them, and no column (the change log's Changed object, the sessions'
+/// row actions) is cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_tables_fit_a_1400_pixel_window() {
+    let (base, db) = serve_with_db().await;
+    assert!(pm_db::demo::load(&db, &pm_db::Settings::default()).await.unwrap());
+    let Some(d) = Driver::start(base).await else { return };
+    d.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": 1400, "height": 900}))).await;
+    d.goto("/login/").await;
+    d.fill("#id_username", "admin").await;
+    d.fill("#id_password", "admin-password").await;
+    d.click("button[type=submit]").await;
+    d.wait_text("Welcome, admin").await;
+    for (path, shot) in
+        [("/internet-exchange-peering-sessions/", "ixp-sessions-1400"), ("/core/changelog/", "changelog-1400")]
+    {
+        d.goto(path).await;
+        let s = d
+            .script(
+                "var w = document.querySelector('.table-wrap'); \
+                 var last = document.querySelector('.table tbody tr td:last-child').getBoundingClientRect(); \
+                 return [window.innerWidth, w.scrollWidth, w.clientWidth, Math.ceil(last.right), \
+                 Math.floor(w.getBoundingClientRect().right), document.querySelector('details.filters').open];",
+            )
+            .await;
+        assert!(s[0].as_i64().unwrap() <= 1400, "{s}");
+        assert!(s[1].as_i64() <= s[2].as_i64(), "{path}: the table is wider than its card: {s}");
+        assert!(s[3].as_i64() <= s[4].as_i64(), "{path}: the last column is cut off: {s}");
+        assert_eq!(s[5], false, "{path}: the filter panel is folded");
+        d.screenshot(shot).await;
+    }
     d.quit().await;
 }

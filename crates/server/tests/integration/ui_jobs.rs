@@ -2,15 +2,13 @@
 //! who started it, the object, its live log and progress), Cancel and
 //! Re-run with their permissions, and schedules added and edited in forms.
 
-use std::time::{Duration, Instant};
-
 use axum::http::Method;
-use pm_jobs::{Engine, JobQueue, NewJob, Registry, SqlQueue};
+use pm_jobs::{Engine, JobQueue, NewJob, SqlQueue};
 use serde_json::json;
 
 use crate::both;
 use crate::harness::TestApp;
-use crate::jobs::{fast_config, status_of};
+use crate::jobs::{HOLD, Hold, fast_config, status_of, wait_status};
 use crate::ui_support::{Browser, admin, location};
 
 /// A page with its escaped slashes read back as slashes.
@@ -69,36 +67,34 @@ both!(job_pages_show_status_log_and_actions, |backend| {
     assert!(page.contains(&format!("href=\"/autonomous-systems/{asys}/\"")));
 
     // Run it with a worker: completed, its output on the page.
-    let engine = Engine::start(app.db.clone(), fast_config(), Registry::builtin(), false).await.unwrap();
-    crate::jobs::wait_for(20, "re-run job", || {
-        let db = app.db.clone();
-        async move { status_of(&db, again).await == "completed" }
-    })
-    .await;
+    let (registry, hold) = Hold::registry();
+    let engine = Engine::start(app.db.clone(), fast_config(), registry, false).await.unwrap();
+    wait_status(&app.db, again, "completed").await;
     let page = html(&mut b, &again_url).await;
     assert!(page.contains(">Completed</span>"));
     assert!(page.contains("<pre class=\"json\" id=\"job-output\">hello</pre>"), "{page}");
     assert!(page.contains("/rerun/"));
 
     // A running job with a size: the progress bar and the log, and the JSON the page polls.
-    let sleeping = q.enqueue(NewJob::new("pm.sleep", json!({"seconds": 3}))).await.unwrap();
-    let t = Instant::now();
-    let mut seen = false;
-    while t.elapsed() < Duration::from_secs(15) {
-        let page = html(&mut b, &format!("/core/jobs/{sleeping}/")).await;
-        if page.contains(">Running</span>") && page.contains("1 / 3") {
-            assert!(page.contains("Sleeping 3 s (attempt 1)."), "log line");
-            assert!(page.contains("data-job-poll"));
-            assert!(!page.contains("id=\"job-progress\" hidden"));
-            let live = b.api(Method::GET, &format!("/api/core/jobs/{sleeping}/"), None, false).await;
-            assert_eq!(live.status.as_u16(), 200);
-            assert_eq!(live.json["data"]["progress"]["total"], 3);
-            seen = true;
-            break;
+    let held = q.enqueue(NewJob::new(HOLD, json!({}))).await.unwrap();
+    wait_status(&app.db, held, "running").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let page = loop {
+        let page = html(&mut b, &format!("/core/jobs/{held}/")).await;
+        if page.contains("1 / 3") {
+            break page;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(seen, "the running job never showed its progress");
+        assert!(std::time::Instant::now() < deadline, "the running job never showed its progress: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains(">Running</span>"), "{page}");
+    assert!(page.contains("Holding (attempt 1)."), "log line");
+    assert!(page.contains("data-job-poll"));
+    assert!(!page.contains("id=\"job-progress\" hidden"));
+    let live = b.api(Method::GET, &format!("/api/core/jobs/{held}/"), None, false).await;
+    assert_eq!(live.status.as_u16(), 200);
+    assert_eq!(live.json["data"]["progress"]["total"], 3);
+    hold.release();
     engine.stop().await;
 
     // Without change/add permission on jobs: no buttons, and the actions are refused.
@@ -163,19 +159,10 @@ both!(staff_pages_show_queues_and_workers, |backend| {
     q.enqueue(NewJob { run_at_ms: pm_db::webhooks::now_ms() + 3_600_000, ..NewJob::new("pm.noop", json!({})) })
         .await
         .unwrap();
-    let engine = Engine::start(app.db.clone(), fast_config(), Registry::builtin(), false).await.unwrap();
-    q.enqueue(NewJob::new("pm.sleep", json!({"seconds": 6}))).await.unwrap();
-    crate::jobs::wait_for(20, "a running job", || {
-        let db = app.db.clone();
-        async move {
-            let r = pm_jobs::sql::query_one(&db.conn, "SELECT COUNT(*) FROM core_job WHERE status = 'running'", vec![])
-                .await
-                .unwrap()
-                .unwrap();
-            r.try_get_by_index::<i64>(0).unwrap() == 1
-        }
-    })
-    .await;
+    let (registry, hold) = Hold::registry();
+    let engine = Engine::start(app.db.clone(), fast_config(), registry, false).await.unwrap();
+    let held = q.enqueue(NewJob::new(HOLD, json!({}))).await.unwrap();
+    wait_status(&app.db, held, "running").await;
     let mut b = admin(&app).await;
     let home = html(&mut b, "/").await;
     assert!(home.contains("href=\"/core/system/\"") && home.contains("href=\"/core/background-queues/\""));
@@ -184,11 +171,11 @@ both!(staff_pages_show_queues_and_workers, |backend| {
     assert!(page.contains(if backend == crate::harness::Backend::Sqlite { "SQLite 3." } else { "PostgreSQL " }));
     let page = html(&mut b, "/core/background-queues/").await.replace("&amp;", "&");
     assert!(page.contains("href=\"/core/jobs/?name=pm.noop&status=scheduled\">1</a>"), "{page}");
-    assert!(page.contains("href=\"/core/jobs/?name=pm.sleep&status=running\">1</a>"), "{page}");
+    assert!(page.contains("href=\"/core/jobs/?name=test.hold&status=running\">1</a>"), "{page}");
     assert!(page.contains("<td>1</td></tr>"), "the worker runs one job");
     // The filtered job list the counts link to.
     let list = html(&mut b, "/core/jobs/?name=pm.noop&status=scheduled").await;
-    assert!(list.contains("pm.noop") && !list.contains("pm.sleep"));
+    assert!(list.contains("pm.noop") && !list.contains(HOLD));
     // Not for users who are not staff.
     app.user_with("plain", &[json!({"object_types": ["core.job"], "actions": ["view"]})]).await;
     let mut v = Browser::new(&app);
@@ -196,5 +183,6 @@ both!(staff_pages_show_queues_and_workers, |backend| {
     assert!(!html(&mut v, "/").await.contains("/core/system/"));
     assert_eq!(v.get("/core/system/").await.status.as_u16(), 403);
     assert_eq!(v.get("/core/background-queues/").await.status.as_u16(), 403);
+    hold.release();
     engine.stop().await;
 });

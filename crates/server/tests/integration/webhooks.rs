@@ -99,7 +99,7 @@ async fn job_count(db: &pm_db::Db, name: &str, status: &str) -> i64 {
 
 pub async fn idle(db: &pm_db::Db) {
     let db = db.clone();
-    wait_for(30, "the queue to empty", || {
+    wait_for(60, "the queue to empty", || {
         let db = db.clone();
         async move {
             let r = sql::query_one(
@@ -156,7 +156,7 @@ both!(payload_signature_conditions, |backend| {
     let asn = app.create("/api/peering/autonomous-systems/", json!({"asn": 64501, "name": "Éxample"})).await;
     app.create("/api/peering/autonomous-systems/", json!({"asn": 100, "name": "Low"})).await;
     app.create("/api/peering/autonomous-systems/", json!({"asn": 64999, "name": "please skip me"})).await;
-    let hits = rx.wait(1, 20).await;
+    let hits = rx.wait(1, 60).await;
     idle(&app.db).await;
     let hits2 = rx.hits();
     assert_eq!(hits2.len(), 1, "conditions false → no request: {hits2:?}");
@@ -185,7 +185,7 @@ both!(payload_signature_conditions, |backend| {
 
     // An update carries both snapshots; deletes do not trigger this hook.
     app.patch(&format!("/api/peering/autonomous-systems/{asn}/"), json!({"name": "Renamed"})).await.expect(200);
-    let hits = rx.wait(2, 20).await;
+    let hits = rx.wait(2, 60).await;
     let body: Json = serde_json::from_str(&hits[1].body).unwrap();
     assert_eq!(body["event"], "update");
     assert_eq!(body["snapshots"]["prechange"]["name"], "Éxample");
@@ -223,7 +223,7 @@ both!(templates_retries_delete_bulk, |backend| {
     let asn = app.create("/api/peering/autonomous-systems/", json!({"asn": 64510, "name": "One"})).await;
     app.patch(&format!("/api/peering/autonomous-systems/{asn}/"), json!({"name": "Two"})).await.expect(200);
     // 500, 503, then 200: three requests, one delivery job, completed.
-    let hits = rx.wait(3, 20).await;
+    let hits = rx.wait(3, 60).await;
     assert!(hits.iter().all(|h| h.body == "update Two by admin" && h.method == "PUT"), "{hits:?}");
     assert_eq!(hits[0].headers["content-type"], "text/plain");
     assert!(hits[0].headers.get("x-hook-signature").is_none());
@@ -239,7 +239,7 @@ both!(templates_retries_delete_bulk, |backend| {
 
     // Delete: the deleted object's representation is in the event.
     app.delete(&format!("/api/peering/autonomous-systems/{asn}/"), None).await.expect(204);
-    let hits = rx.wait(4, 20).await;
+    let hits = rx.wait(4, 60).await;
     assert_eq!(hits[3].body, "delete Two by admin");
 
     // Bulk: N objects → N events, in order per object.
@@ -256,7 +256,7 @@ both!(templates_retries_delete_bulk, |backend| {
     app.request(axum::http::Method::PATCH, "/api/bgp/communities/", Some(Json::Array(patch)), Some(&app.token))
         .await
         .expect(200);
-    let hits = rx.wait(4 + 80, 30).await;
+    let hits = rx.wait(4 + 80, 60).await;
     for id in &ids {
         let mine: Vec<&str> = hits
             .iter()
@@ -287,7 +287,7 @@ both!(failures_stay_visible_and_test_button, |backend| {
     .await
     .unwrap();
     app.create("/api/bgp/relationships/", json!({"name": "Peer", "slug": "peer"})).await;
-    rx.wait(2, 20).await;
+    rx.wait(2, 60).await;
     idle(&app.db).await;
     assert_eq!(job_count(&app.db, "extras.webhook.deliver", "failed").await, 1);
     let j = app.get("/api/core/jobs/?name=extras.webhook.deliver&status=failed").await.expect(200);
@@ -296,7 +296,7 @@ both!(failures_stay_visible_and_test_button, |backend| {
     // "Test": a sample event, 202 with the job.
     let t = app.post(&format!("/api/extras/webhooks/{hook}/test/"), json!({})).await.expect(202);
     assert_eq!(t["name"], "extras.webhook.deliver");
-    let hits = rx.wait(3, 20).await;
+    let hits = rx.wait(3, 60).await;
     let body: Json = serde_json::from_str(&hits[2].body).unwrap();
     assert_eq!(body["event"], "test");
     assert_eq!(body["data"]["name"], "down");
@@ -459,7 +459,7 @@ both!(cascaded_deletions_send_their_delete_events, |backend| {
     app.delete(&format!("/api/peering/autonomous-systems/{}/", fx.peer_as), None).await.expect(204);
     app.get(&format!("/api/peering/direct-peering-sessions/{}/", sessions[0])).await.expect(404);
     let engine = Engine::start(app.db.clone(), engine_config(), Registry::builtin(), false).await.unwrap();
-    let hits = rx.wait(4, 30).await;
+    let hits = rx.wait(4, 60).await;
     idle(&app.db).await;
     engine.stop().await;
     let bodies: Vec<Json> = rx.hits().iter().map(|h| serde_json::from_str(&h.body).unwrap()).collect();

@@ -191,6 +191,8 @@ fn page_url(base: &str, uri: &Uri, limit: u64, offset: Option<u64>) -> String {
     format!("{base}{}?{}", uri.path(), serde_urlencoded::to_string(pairs).unwrap_or_default())
 }
 
+// An axum handler: one argument per extractor.
+#[allow(clippy::too_many_arguments)]
 pub async fn collection(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -296,6 +298,8 @@ async fn respond_written(
     Ok((status, axum::Json(body)).into_response())
 }
 
+// An axum handler: one argument per extractor.
+#[allow(clippy::too_many_arguments)]
 pub async fn detail(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,

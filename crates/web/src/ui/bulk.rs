@@ -56,11 +56,13 @@ async fn object_list(ctx: &Ctx, m: &'static Model, ids: &[i64]) -> AppResult<Vec
         0,
     )
     .await?;
+    let mut cache = fetched.cache;
+    list::context_deps(&ctx.db().conn, &mut cache, m, &fetched.objs).await?;
     Ok(fetched
         .objs
         .iter()
         .map(|o| {
-            json!({"id": o.id, "display": pm_db::object::View::new(o, &fetched.cache).display(),
+            json!({"id": o.id, "display": meta::display_in_context(&pm_db::object::View::new(o, &cache)),
             "url": meta::object_url(m, o.id)})
         })
         .collect())
@@ -245,6 +247,7 @@ pub async fn delete(ctx: &mut Ctx, m: &'static Model) -> UiResult {
             "model": list::model_info(ctx, m),
             "ids": ids,
             "objects": objs,
+            "cascaded": form::cascaded(ctx, m, &ids).await?,
             "error": error,
             "return_url": back,
         }),

@@ -23,6 +23,19 @@ struct Related {
     model: &'static Model,
     field: Option<&'static pm_db::model::Field>,
     filter: Option<&'static str>,
+    /// Fixed filters of a filter tab.
+    also: &'static [(&'static str, &'static str)],
+    /// The add form's parameter taking the object id, for a filter tab.
+    add: Option<&'static str>,
+}
+
+impl Related {
+    /// Shown even when empty, so that a new object has a place to add
+    /// from: declared tabs, and objects that cannot exist without this one
+    /// (the sessions of an AS).
+    fn always(&self) -> bool {
+        self.filter.is_some() || self.field.is_some_and(|f| f.required)
+    }
 }
 
 fn leak(s: String) -> &'static str {
@@ -60,11 +73,12 @@ fn related(m: &'static Model) -> Vec<(Related, String)> {
             } else {
                 meta::short_plural(rm)
             };
-            (Related { slug, model: rm, field: Some(f), filter: None }, label)
+            (Related { slug, model: rm, field: Some(f), filter: None, also: &[], add: None }, label)
         })
         .chain(meta::meta(m).tabs.iter().filter_map(|t| {
             let rm = registry::model(t.model)?;
-            Some((Related { slug: t.slug, model: rm, field: None, filter: Some(t.filter) }, t.label.to_string()))
+            let r = Related { slug: t.slug, model: rm, field: None, filter: Some(t.filter), also: t.also, add: t.add };
+            Some((r, t.label.to_string()))
         }))
         .collect()
 }
@@ -83,7 +97,12 @@ fn fk_cond(r: &Related, id: i64) -> Condition {
 
 /// Filter parameters of a filter tab.
 fn tab_params(r: &Related, id: i64) -> Vec<(String, String)> {
-    r.filter.map(|f| vec![(f.to_string(), id.to_string())]).unwrap_or_default()
+    // A model label among the fixed values stands for its content type
+    // (`object_type=devices.router`), whose id the filter wants.
+    let value = |v: &str| registry::model(v).map(|t| registry::ct_id(t).to_string()).unwrap_or_else(|| v.to_string());
+    let mut out: Vec<(String, String)> = r.also.iter().map(|(k, v)| (k.to_string(), value(v))).collect();
+    out.extend(r.filter.map(|f| (f.to_string(), id.to_string())));
+    out
 }
 
 fn generic_cond(type_col: &'static str, id_col: &'static str, m: &'static Model, id: i64) -> Condition {
@@ -123,7 +142,7 @@ pub async fn detail(ctx: &mut Ctx, m: &'static Model, id: i64, tab: Option<&str>
             None => count_where(ctx, r.model, fk_cond(r, id)).await?,
         };
         // Empty relations stay out of the way (the tab still answers when asked for).
-        if n == 0 && tab != Some(r.slug) {
+        if n == 0 && tab != Some(r.slug) && !r.always() {
             continue;
         }
         tabs.push(json!({"slug": r.slug, "label": label, "url": format!("{base}{}/", r.slug), "count": n,
@@ -219,6 +238,7 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     let mut attrs = vec![];
     let mut relations = vec![];
     let mut blocks = vec![];
+    let mut wide = vec![];
     for f in m.fields.iter().filter(|f| f.api && !f.write_only) {
         let Some(v) = j.get(f.name) else { continue };
         if matches!(f.kind, Kind::M2m { .. }) {
@@ -227,8 +247,19 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
             if f.name == "local_context_data" {
                 continue; // on the config context tab
             }
-            if !v.is_null() && v != "" {
-                blocks.push(json!({"label": render::field_label(f), "html": render::value_html(f, v, true)}));
+            // Nothing to show for an empty value (`{}` of PeeringDB prefixes
+            // before the first poll). Long texts (templates) get the page's
+            // width, JSON stays beside the attributes.
+            let empty = match v {
+                Json::Null => true,
+                Json::String(s) => s.is_empty(),
+                Json::Object(o) => o.is_empty(),
+                Json::Array(a) => a.is_empty(),
+                _ => false,
+            };
+            if !empty {
+                let block = json!({"label": render::field_label(f), "html": render::value_html(f, v, true)});
+                if matches!(f.kind, Kind::LongText) { wide.push(block) } else { blocks.push(block) }
             }
         } else if !matches!(f.kind, Kind::Tags | Kind::Computed(Computed::ConfigContext))
             && !matches!(f.name, "comments" | "id" | "created" | "updated")
@@ -241,7 +272,7 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
         Some(Json::Array(items)) => Some(items.iter().map(render::tag_pill).collect::<Vec<_>>().join(" ")),
         _ => None,
     };
-    let mut out = json!({"attrs": attrs, "relations": relations, "blocks": blocks, "comments": comments,
+    let mut out = json!({"attrs": attrs, "relations": relations, "blocks": blocks, "wide_blocks": wide, "comments": comments,
         "has_comments": m.has("comments"), "tags": tags});
     // Contacts of autonomous systems and IXPs (generic assignments, spec §9.5).
     if matches!(m.name, "autonomoussystem" | "internetexchange")
@@ -262,8 +293,12 @@ async fn main_tab(ctx: &Ctx, m: &'static Model, obj: &pm_db::object::Obj, j: &Js
     if std::ptr::eq(m, &core::OBJECT_CHANGE) {
         let pre = j.get("prechange_data").cloned().unwrap_or(Json::Null);
         let post = j.get("postchange_data").cloned().unwrap_or(Json::Null);
-        out["diff"] = json!(render::diff(&pre, &post));
+        let changed = j["changed_object_type"].as_str().and_then(registry::model);
+        let diff = named_diff(ctx, changed, &pre, &post).await?;
+        out["diff"] = Json::Array(diff);
+        out["created"] = Json::Bool(Json::is_null(&pre));
         out["blocks"] = json!([]);
+        out["wide_blocks"] = json!([]);
         out["pre"] = json!(serde_json::to_string_pretty(&pre).unwrap_or_default());
         out["post"] = json!(serde_json::to_string_pretty(&post).unwrap_or_default());
         // Other changes of the same request.
@@ -309,8 +344,12 @@ async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppRe
     let path = meta::ui_path(m).unwrap_or("/");
     let filter = r.filter.map(str::to_string).unwrap_or_else(|| format!("{own}_id"));
     let has_filter = pm_db::query::filter::parse_key(m, &filter).is_some();
-    let add = (r.field.is_some() && meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).then(|| {
-        let q = serde_urlencoded::to_string([(own, id.to_string()), ("return_url", return_url.to_string())])
+    let list_query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    // "+ Add" with this object filled in: the foreign key, or the form
+    // field a filter tab names.
+    let param = r.field.map(|f| f.name).or(r.add);
+    let add = param.filter(|_| meta::meta(m).add && m.writable() && ctx.perms().allows(m, "add")).map(|p| {
+        let q = serde_urlencoded::to_string([(p, id.to_string()), ("return_url", return_url.to_string())])
             .unwrap_or_default();
         format!("{path}add/?{q}")
     });
@@ -321,10 +360,39 @@ async fn related_tab(ctx: &Ctx, r: &Related, id: i64, return_url: &str) -> AppRe
             "shown": fetched.objs.len(),
             "plural": meta::title(m.verbose_plural),
             "verbose": m.verbose,
-            "list_url": has_filter.then(|| format!("{path}?{filter}={id}")),
+            "list_url": has_filter.then(|| if r.filter.is_some() { format!("{path}?{list_query}") } else { format!("{path}?{filter}={id}") }),
             "add_url": add,
         }
     }))
+}
+
+/// A change-log diff with related objects by name ("Transit One", not `6`;
+/// "—" for none, not `[]`).
+async fn named_diff(ctx: &Ctx, m: Option<&'static Model>, pre: &Json, post: &Json) -> AppResult<Vec<Json>> {
+    let mut diff = render::diff(pre, post);
+    let Some(m) = m else { return Ok(diff) };
+    for d in diff.iter_mut() {
+        let key = d["key"].as_str().unwrap_or("").to_string();
+        let target = match m.field(&key).map(|f| f.kind) {
+            Some(Kind::Fk { to, .. } | Kind::M2m { to, .. }) => registry::model(to),
+            _ => None,
+        };
+        let Some(target) = target else { continue };
+        for (side, snapshot) in [("old", pre), ("new", post)] {
+            let ids: Vec<i64> = match &snapshot[&key] {
+                Json::Number(n) => n.as_i64().into_iter().collect(),
+                Json::Array(items) => items.iter().filter_map(Json::as_i64).collect(),
+                _ => continue,
+            };
+            let names = list::displays(ctx, target, &ids).await?;
+            let text: Vec<String> = ids
+                .iter()
+                .map(|id| names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or(format!("#{id}")))
+                .collect();
+            d[side] = json!(if text.is_empty() { "—".to_string() } else { text.join(", ") });
+        }
+    }
+    Ok(diff)
 }
 
 async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json> {
@@ -342,10 +410,14 @@ async fn changelog_tab(ctx: &Ctx, m: &'static Model, id: i64) -> AppResult<Json>
                 "user": c["user_name"],
                 "action": render::badge(c["action"]["label"].as_str().unwrap_or(action), render::choice_colour(action)),
                 "request_id": c["request_id"],
-                "diff": render::diff(&c["prechange_data"], &c["postchange_data"]),
+                "created": action == "create",
             })
         })
         .collect();
+    let mut entries = entries;
+    for (e, c) in entries.iter_mut().zip(&objs) {
+        e["diff"] = Json::Array(named_diff(ctx, Some(m), &c["prechange_data"], &c["postchange_data"]).await?);
+    }
     Ok(json!({"changes": entries, "change_count": fetched.count}))
 }
 
@@ -356,7 +428,9 @@ async fn configuration_tab(ctx: &Ctx, id: i64, name: &str) -> AppResult<Json> {
     let viewer = pm_render::Viewer::user(ctx.perms().clone());
     let value = match pm_render::render_router_as(ctx.db(), &viewer, id, None).await {
         Ok(Some(r)) => {
-            json!({"text": r.text, "statements": r.queries, "raw_url": raw_url, "filename": format!("{name}.conf")})
+            // For whoever tunes templates and loaders, not for the reader of the page.
+            tracing::debug!(router = %name, statements = r.queries, "configuration rendered");
+            json!({"text": r.text, "raw_url": raw_url, "filename": format!("{name}.conf")})
         }
         Ok(None) => json!({"none": true}),
         Err(pm_render::RenderError::Template(e)) => {

@@ -184,7 +184,7 @@ pub fn actor<'a>(ctx: &'a Ctx) -> Actor<'a> {
 /// Widgets for fields, from raw values (pickers show the display of what is selected).
 pub async fn widgets(
     ctx: &Ctx,
-    _m: &'static Model,
+    m: &'static Model,
     fields: &[&'static Field],
     raw: &HashMap<&'static str, Vec<String>>,
     errors: &FieldErrors,
@@ -276,9 +276,28 @@ pub async fn widgets(
         if let (Json::Object(w), Json::Object(e)) = (&mut w, extra) {
             w.extend(e);
         }
+        // A picker narrowed by another field's value (the page's script
+        // sends it as this API filter).
+        if let Some((_, by, param)) = meta::meta(m).narrow.iter().find(|(name, ..)| *name == f.name) {
+            w["narrow_by"] = json!(format!("id_{by}"));
+            w["narrow_param"] = json!(param);
+        }
         out.push(w);
     }
     Ok(out)
+}
+
+/// The form's fields with its form-only pickers, each before the field it narrows.
+fn with_form_only(m: &'static Model, fields: &[&'static Field]) -> Vec<&'static Field> {
+    let meta = meta::meta(m);
+    let mut out = vec![];
+    for f in fields {
+        for (_, by, _) in meta.narrow.iter().filter(|(name, ..)| *name == f.name) {
+            out.extend(meta.form_only.iter().filter(|x| x.name == *by));
+        }
+        out.push(*f);
+    }
+    out
 }
 
 /// Group widgets into fieldsets, in first-appearance order.
@@ -358,7 +377,7 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
                 Err(e) => return Err(e),
             }
         }
-        for f in &fields {
+        for f in fields.iter().copied().chain(meta::meta(m).form_only) {
             raw.insert(f.name, values(f.name));
         }
         form_data = Some(form);
@@ -381,8 +400,11 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
             };
             raw.insert(f.name, v);
         }
+        for f in meta::meta(m).form_only {
+            raw.insert(f.name, query.iter().filter(|(k, _)| k == f.name).map(|(_, v)| v.clone()).collect());
+        }
     }
-    let widgets = widgets(ctx, m, &fields, &raw, &errors).await?;
+    let widgets = widgets(ctx, m, &with_form_only(m, &fields), &raw, &errors).await?;
     let non_field: Vec<Json> = errors
         .0
         .iter()
@@ -416,12 +438,68 @@ pub async fn edit(ctx: &mut Ctx, m: &'static Model, id: Option<i64>) -> UiResult
     .await
 }
 
+/// What deleting these objects takes along, as the write path would cascade
+/// it (children, their children, generic assignments): "12 Internet exchange
+/// peering sessions", one line per type, for the confirmation page.
+pub async fn cascaded(ctx: &Ctx, m: &'static Model, ids: &[i64]) -> AppResult<Vec<String>> {
+    use pm_db::model::OnDelete;
+    use sea_orm::ConnectionTrait;
+    use sea_query::{Expr, ExprTrait, Query};
+    let db = &ctx.db().conn;
+    let ids_where = |table: &'static str, col: &'static str, ids: Vec<i64>, extra: Option<(&'static str, i64)>| {
+        let mut q = Query::select();
+        q.column("id").from(table).and_where(Expr::col(col).is_in(ids));
+        if let Some((c, v)) = extra {
+            q.and_where(Expr::col(c).eq(v));
+        }
+        q
+    };
+    let mut counts: Vec<(&'static Model, usize)> = vec![];
+    // Objects met already (a cycle of cascades must end).
+    let mut seen: std::collections::HashSet<(&'static str, i64)> = ids.iter().map(|id| (m.table, *id)).collect();
+    let mut queue: Vec<(&'static Model, Vec<i64>)> = vec![(m, ids.to_vec())];
+    while let Some((model, ids)) = queue.pop() {
+        let mut children: Vec<(&'static Model, sea_query::SelectStatement)> = vec![];
+        for (rm, f) in registry::referencing(model) {
+            if let Kind::Fk { on_delete: OnDelete::Cascade, .. } = f.kind {
+                children.push((rm, ids_where(rm.table, f.column().unwrap(), ids.clone(), None)));
+            }
+        }
+        let ct = registry::ct_id(model);
+        for (rm, type_col, id_col) in registry::generic_dependents() {
+            children.push((rm, ids_where(rm.table, id_col, ids.clone(), Some((type_col, ct)))));
+        }
+        for (rm, q) in children {
+            let found: Vec<i64> = db
+                .query_all(&q)
+                .await?
+                .iter()
+                .filter_map(|r| r.try_get_by_index::<i64>(0).ok())
+                .filter(|id| seen.insert((rm.table, *id)))
+                .collect();
+            if found.is_empty() {
+                continue;
+            }
+            match counts.iter_mut().find(|(c, _)| std::ptr::eq(*c, rm)) {
+                Some((_, n)) => *n += found.len(),
+                None => counts.push((rm, found.len())),
+            }
+            queue.push((rm, found));
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .map(|(rm, n)| format!("{n} {}", if n == 1 { rm.verbose } else { rm.verbose_plural }))
+        .collect())
+}
+
 pub async fn delete(ctx: &mut Ctx, m: &'static Model, id: i64) -> UiResult {
     if !ctx.perms().allows(m, "delete") || m.read_only() || !meta::meta(m).delete {
         return Err(pm_db::error::permission_denied());
     }
-    let (obj, cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Nested).await?;
-    let display = pm_db::object::View::new(&obj, &cache).display();
+    let (obj, mut cache) = ops::retrieve(ctx.db(), ctx.perms(), m, id, Mode::Nested).await?;
+    list::context_deps(&ctx.db().conn, &mut cache, m, std::slice::from_ref(&obj)).await?;
+    let display = meta::display_in_context(&pm_db::object::View::new(&obj, &cache));
     let path = meta::ui_path(m).unwrap_or("/");
     let fallback = if meta::meta(m).list { path.to_string() } else { "/".into() };
     let mut error = None;
@@ -448,6 +526,7 @@ pub async fn delete(ctx: &mut Ctx, m: &'static Model, id: i64) -> UiResult {
             "title": format!("Delete {}", m.verbose),
             "model": list::model_info(ctx, m),
             "display": display,
+            "cascaded": cascaded(ctx, m, &[id]).await?,
             "error": error,
             "return_url": ctx.return_url(form_data.as_ref(), ""),
             "cancel_url": cancel,

@@ -157,8 +157,21 @@ pub fn display_deps<'a, C: ConnectionTrait>(
     m: &'static Model,
     objs: &'a [Obj],
 ) -> futures::future::BoxFuture<'a, AppResult<()>> {
+    load_paths(db, cache, m, objs, m.display_deps, false)
+}
+
+/// Load the objects along foreign-key paths (`ixp_connection.router`) into
+/// the cache; with `displayed`, also what the last objects' display needs.
+fn load_paths<'a, C: ConnectionTrait>(
+    db: &'a C,
+    cache: &'a mut Cache,
+    m: &'static Model,
+    objs: &'a [Obj],
+    paths: &'a [&'static str],
+    displayed: bool,
+) -> futures::future::BoxFuture<'a, AppResult<()>> {
     Box::pin(async move {
-        for dep in m.display_deps {
+        for dep in paths {
             let mut current_model = m;
             let mut current: Vec<Obj> = objs.to_vec();
             for hop in dep.split('.') {
@@ -169,9 +182,23 @@ pub fn display_deps<'a, C: ConnectionTrait>(
                 current = ids.iter().filter_map(|id| cache.get(target, *id).cloned()).collect();
                 current_model = target;
             }
+            if displayed && !std::ptr::eq(current_model, m) {
+                display_deps(db, cache, current_model, &current).await?;
+            }
         }
         Ok(())
     })
+}
+
+/// Load what [`meta::context`] shows of these objects (the router of a session).
+pub async fn context_deps<C: ConnectionTrait>(
+    db: &C,
+    cache: &mut Cache,
+    m: &'static Model,
+    objs: &[Obj],
+) -> AppResult<()> {
+    let paths: Vec<&'static str> = meta::meta(m).context.iter().map(|(_, path)| *path).collect();
+    load_paths(db, cache, m, objs, &paths, true).await
 }
 
 /// Load what these fields of the fetched objects show: related objects,
@@ -605,7 +632,14 @@ pub async fn list(ctx: &mut Ctx, m: &'static Model) -> UiResult {
             page_links.push(json!({"gap": true}));
         }
     }
-    let sizes: Vec<Json> = PAGE_SIZES
+    // The page size in use is always among those offered (the API's default
+    // of 20 is not one of the standard sizes).
+    let mut offered = PAGE_SIZES.to_vec();
+    if !offered.contains(&per_page) {
+        offered.push(per_page);
+        offered.sort_unstable();
+    }
+    let sizes: Vec<Json> = offered
         .iter()
         .map(|n| json!({"n": n, "url": with(&[("per_page", n.to_string())]), "current": *n == per_page}))
         .collect();
@@ -825,8 +859,12 @@ async fn filter_form(ctx: &Ctx, m: &'static Model, query: &[(String, String)]) -
                         push!(flt.name, label, "select", json!({"options": opts}))
                     }
                     CustomFilterKind::Time => {
-                        let label =
-                            if flt.name.ends_with("after") { "After".to_string() } else { "Before".to_string() };
+                        // `created__after`: one of several date pairs, named by its date.
+                        let side = if flt.name.ends_with("after") { "after" } else { "before" };
+                        let label = match flt.name.rsplit_once("__") {
+                            Some((date, _)) => format!("{} {side}", render::humanize(date)),
+                            None => meta::title(side),
+                        };
                         push!(flt.name, label, "datetime", json!({}))
                     }
                     CustomFilterKind::ContentType => {

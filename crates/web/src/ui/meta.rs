@@ -3,7 +3,7 @@
 //! columns, count columns, and the sidebar. One small table, keyed by model
 //! label; everything else is derived from the `Model` declarations.
 
-use pm_db::model::Model;
+use pm_db::model::{Field, Kind, Model, OnDelete};
 use pm_db::registry;
 
 /// A column counting the rows of another model pointing at this one.
@@ -52,7 +52,34 @@ pub struct Meta {
     pub tabs: &'static [FilterTab],
     /// Extra buttons of the list's bulk bar, run on the selected rows.
     pub bulk_actions: &'static [BulkAction],
+    /// What tells objects with the same display apart where they are listed
+    /// without their table (search results, delete confirmations): related
+    /// objects along a foreign-key path, each after a word (`("on",
+    /// "ixp_connection.router")`: "… on edge1").
+    pub context: &'static [(&'static str, &'static str)],
+    /// Form fields that are not the object's: a picker whose value narrows
+    /// another picker (the IXP of a session narrows its connections).
+    /// Shown before the field they narrow; never written.
+    pub form_only: &'static [Field],
+    /// Pickers narrowed by another form field: (picker, narrowing field,
+    /// the API filter the narrowing value is sent as).
+    pub narrow: &'static [(&'static str, &'static str, &'static str)],
 }
+
+/// A picker of `to` that belongs to the form only (see `Meta::form_only`).
+const fn form_picker(name: &'static str, to: &'static str, label: &'static str) -> Field {
+    Field::new(name, Kind::Fk { to, nested: true, on_delete: OnDelete::NoConstraint }).null().label(label)
+}
+
+/// Session values set by polling the router, as in Peering Manager: shown,
+/// never edited in forms.
+const POLLED: &[&str] = &[
+    "bgp_state",
+    "received_prefix_count",
+    "accepted_prefix_count",
+    "advertised_prefix_count",
+    "last_established_state",
+];
 
 /// A bulk-bar button: POSTs the selection to `P/<slug>/`.
 #[derive(Debug, Clone, Copy)]
@@ -61,13 +88,17 @@ pub struct BulkAction {
     pub label: &'static str,
 }
 
-/// A detail tab: rows of `model` matching `filter=<object id>`.
+/// A detail tab: rows of `model` matching `filter=<object id>` (and the
+/// fixed filters `also`).
 #[derive(Debug, Clone, Copy)]
 pub struct FilterTab {
     pub slug: &'static str,
     pub label: &'static str,
     pub model: &'static str,
     pub filter: &'static str,
+    pub also: &'static [(&'static str, &'static str)],
+    /// The add form's parameter that takes the object id ("+ Add" on the tab).
+    pub add: Option<&'static str>,
 }
 
 const DEFAULT: Meta = Meta {
@@ -85,6 +116,9 @@ const DEFAULT: Meta = Meta {
     display_columns: &["name"],
     tabs: &[],
     bulk_actions: &[],
+    context: &[],
+    form_only: &[],
+    narrow: &[],
 };
 
 const AS_DIRECT: Count =
@@ -126,6 +160,9 @@ pub static METAS: &[Meta] = &[
         ],
         link: Some("ip_address"),
         display_columns: &["relationship", "autonomous_system", "ip_address"],
+        context: &[("on", "router")],
+        form_exclude: POLLED,
+        narrow: &[("connection", "router", "router_id")],
         ..DEFAULT
     },
     Meta {
@@ -138,6 +175,8 @@ pub static METAS: &[Meta] = &[
             label: "Peering sessions",
             model: "peering.internetexchangepeeringsession",
             filter: "internet_exchange_id",
+            also: &[],
+            add: Some("internet_exchange"),
         }],
         ..DEFAULT
     },
@@ -146,6 +185,10 @@ pub static METAS: &[Meta] = &[
         columns: &["autonomous_system", "ixp_connection", "ip_address", "status", "is_route_server"],
         link: Some("ip_address"),
         display_columns: &["autonomous_system", "ixp_connection", "ip_address"],
+        context: &[("on", "ixp_connection.router")],
+        form_exclude: POLLED,
+        form_only: &[form_picker("internet_exchange", "peering.internetexchange", "Internet exchange")],
+        narrow: &[("ixp_connection", "internet_exchange", "internet_exchange_point_id")],
         ..DEFAULT
     },
     Meta { label: "peering.routingpolicy", columns: &["name", "type", "weight", "address_family"], ..DEFAULT },
@@ -190,6 +233,14 @@ pub static METAS: &[Meta] = &[
             "connection_count",
         ],
         counts: &[count("connection_count", "Connections", "net.connection", "router")],
+        tabs: &[FilterTab {
+            slug: "jobs",
+            label: "Jobs",
+            model: "core.job",
+            filter: "object_id",
+            also: &[("object_type", "devices.router")],
+            add: None,
+        }],
         ..DEFAULT
     },
     Meta {
@@ -266,6 +317,28 @@ pub static METAS: &[Meta] = &[
         ..DEFAULT
     },
 ];
+
+/// "on edge1": the declared context of an object (its related objects must be
+/// loaded, see `list::context_deps`); empty when it has none.
+pub fn context(v: &pm_db::object::View<'_>) -> String {
+    let mut out = vec![];
+    for (word, path) in meta(v.obj.model).context {
+        let mut cur = Some(*v);
+        for hop in path.split('.') {
+            cur = cur.and_then(|c| c.related(hop));
+        }
+        if let Some(target) = cur {
+            out.push(format!("{word} {}", target.display()));
+        }
+    }
+    out.join(" ")
+}
+
+/// An object's display followed by its context ("… on edge1").
+pub fn display_in_context(v: &pm_db::object::View<'_>) -> String {
+    let ctx = context(v);
+    if ctx.is_empty() { v.display() } else { format!("{} {ctx}", v.display()) }
+}
 
 /// The UI metadata of a model (defaults when it has none).
 pub fn meta(model: &Model) -> Meta {

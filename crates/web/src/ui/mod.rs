@@ -54,7 +54,9 @@ pub fn router() -> Router<AppState> {
             get(|Path(id): Path<i64>, req: Req| page(req, P::Synchronisation(id))),
         )
         .route("/peeringdb/available-ixp-peers/", any(|req: Req| page(req, P::AvailablePeers)))
-        .route("/static/{file}", get(static_file));
+        .route("/static/{file}", get(static_file))
+        // Peering Manager's address of its Swagger UI, for those who look there.
+        .route("/api/schema/swagger-ui/", get(|| async { Redirect::permanent("/api/docs/") }));
     for m in meta::ui_models() {
         let prefix = meta::ui_path(m).unwrap();
         r = r.route(prefix, any(move |req: Req| model_page(m, String::new(), req))).route(
@@ -372,6 +374,12 @@ enum P {
     Synchronisation(i64),
     AvailablePeers,
     Model(&'static Model, Vec<String>),
+    NotFound,
+}
+
+/// The styled "page not found" for an address no page answers.
+pub async fn not_found(req: Req) -> Response {
+    page(req, P::NotFound).await
 }
 
 /// Run a page handler with its context; errors become error pages.
@@ -395,6 +403,7 @@ async fn page(req: Req, which: P) -> Response {
         P::Synchronisation(id) => peeringdb::synchronisation(&mut ctx, id).await,
         P::AvailablePeers => peers::provisioning(&mut ctx).await,
         P::Model(m, parts) => model_dispatch(&mut ctx, m, parts).await,
+        P::NotFound => Err(AppError::NotFound("Page not found.".into())),
     };
     match result {
         Ok(r) => r,

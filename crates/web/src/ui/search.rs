@@ -74,6 +74,7 @@ pub async fn search(ctx: &mut Ctx) -> UiResult {
             let mut cache = Cache::default();
             let objs: Vec<_> = objs.into_iter().take(RANKED as usize).collect();
             super::list::display_deps(db, &mut cache, m, &objs).await?;
+            super::list::context_deps(db, &mut cache, m, &objs).await?;
             let mut results: Vec<(u8, usize, Json)> = objs
                 .iter()
                 .enumerate()
@@ -115,8 +116,13 @@ pub async fn search(ctx: &mut Ctx) -> UiResult {
 }
 
 fn result(m: &'static Model, id: i64, display: &str, v: &View) -> Json {
-    // A second line with what else identifies the object.
+    // A second line with what else identifies the object: where it is
+    // (the router of a session), then its other identifying values.
     let mut details = vec![];
+    let context = meta::context(v);
+    if !context.is_empty() {
+        details.push(esc(&context));
+    }
     for name in DETAILS {
         if m.has(name) {
             let t = v.text(name);
