@@ -79,7 +79,9 @@ pub fn shape(family: Family, prefixes: impl IntoIterator<Item = IpNet>, shaping:
         insert(&mut root, bits, len);
     }
     if let Some(root) = root.as_deref_mut() {
-        if let Some(upto) = shaping.refine {
+        // bgpq4 1.9: `-r` without `-R` widens up to the family's maximum.
+        let widen_to = shaping.refine.or(shaping.refine_low.map(|_| family.max_len()));
+        if let Some(upto) = widen_to {
             refine(root, upto);
         }
         if let Some(from) = shaping.refine_low {
@@ -400,7 +402,10 @@ mod tests {
     fn refine_low_starts_ranges_at_the_given_length() {
         let v4 = nets(&["10.0.0.0/8", "11.0.0.0/16"]);
         let shaping = Shaping { refine_low: Some(8), ..Shaping::default() };
-        assert_eq!(show(&shape(Family::V4, v4, &shaping)), ["10.0.0.0/8 le 32", "11.0.0.0/16"]);
+        // Without -R, bgpq4 1.9 widens every prefix to /32 as well.
+        assert_eq!(show(&shape(Family::V4, v4.clone(), &shaping)), ["10.0.0.0/8 le 32", "11.0.0.0/16 le 32"]);
+        let shaping = Shaping { refine_low: Some(12), refine: Some(24), ..Shaping::default() };
+        assert_eq!(show(&shape(Family::V4, v4, &shaping)), ["10.0.0.0/8 ge 12 le 24", "11.0.0.0/16 le 24"]);
     }
 
     #[test]
