@@ -11,6 +11,7 @@
 
 pub mod aggregate;
 pub mod args;
+pub mod cache;
 pub mod expand;
 pub mod whois;
 
