@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod args;
 pub mod cache;
 pub mod expand;
+pub mod refresh;
 pub mod whois;
 
 pub use aggregate::{Family, PrefixEntry, Shaping};
