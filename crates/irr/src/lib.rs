@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod args;
 pub mod cache;
 pub mod expand;
+pub mod job;
 pub mod refresh;
 pub mod whois;
 

@@ -99,3 +99,46 @@ async fn a_refresh_fetches_each_distinct_key_once_on_one_connection() {
     drop(db);
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test]
+async fn keys_follow_pm_rules_and_are_shared_between_ases() {
+    use pm_irr::job::{IrrConfig, keys_for};
+    use sea_orm::ConnectionTrait;
+    let (db, path) = fresh_db("keys").await;
+    let rows = [
+        "(64500, 'AS-TEST', '', '', '', 1, 1)",
+        "(64501, 'AS-TEST', '', '', '', 1, 1)", // shares every key with 64500
+        "(64502, NULL, '', '', '', 1, 1)",      // no set: AS64502, no AS list
+        "(64503, 'RIPE::AS-X AS-Y', 'RADB', '-A', '', 1, 0)", // source prefix, overrides, no AS list
+        "(64504, 'AS-OFF', '', '', '', 0, 0)",  // retrieval disabled
+    ];
+    for values in rows {
+        let sql = format!(
+            "INSERT INTO peering_autonomoussystem (asn, irr_as_set, irr_sources_override, \
+             irr_ipv6_prefixes_args_override, irr_ipv4_prefixes_args_override, retrieve_prefixes, retrieve_as_list) \
+             VALUES {values}"
+        );
+        db.conn.execute_unprepared(&sql).await.unwrap();
+    }
+    let config = IrrConfig { sources: "RIPE,RADB".into(), ..IrrConfig::from_env() };
+    let keys = keys_for(&db, &config, None).await.unwrap();
+    let shown: Vec<String> =
+        keys.iter().map(|k| format!("{} {} v{} [{}] {}", k.kind, k.query, k.family, k.sources, k.arguments)).collect();
+    assert_eq!(
+        shown,
+        [
+            "prefix-list AS-TEST v6 [RIPE,RADB] -A -r 16 -R 48",
+            "prefix-list AS-TEST v4 [RIPE,RADB] -A -r 8 -R 24",
+            "as-list AS-TEST v0 [RIPE,RADB] ",
+            "prefix-list AS64502 v6 [RIPE,RADB] -A -r 16 -R 48",
+            "prefix-list AS64502 v4 [RIPE,RADB] -A -r 8 -R 24",
+            "prefix-list AS-X v6 [RIPE] -A",
+            "prefix-list AS-X v4 [RIPE] -A -r 8 -R 24",
+            "prefix-list AS-Y v6 [RADB] -A",
+            "prefix-list AS-Y v4 [RADB] -A -r 8 -R 24",
+        ]
+    );
+    assert_eq!(keys_for(&db, &config, Some(&[64502])).await.unwrap().len(), 2);
+    drop(db);
+    let _ = std::fs::remove_file(&path);
+}
