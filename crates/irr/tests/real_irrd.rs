@@ -91,3 +91,22 @@ async fn as_lists_equal_bgpq4() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_refresh_stores_what_bgpq4_prints() {
+    let Some(server) = server() else { return };
+    let path = std::env::temp_dir().join(format!("pm-irr-real-{}.sqlite3", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let db = pm_db::Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    db.migrate().await.unwrap();
+    let key = pm_irr::cache::CacheKey::prefix_list("AS-AGG", Family::V4, "TESTDB", &["-A", "-r", "8", "-R", "24"]);
+    let mut fetcher = pm_irr::refresh::Fetcher::new(&server, Limits::default(), 85_325);
+    pm_irr::refresh::refresh(&db, &mut fetcher, std::slice::from_ref(&key), |_, _, _, _| {}).await.unwrap();
+    fetcher.close().await;
+    let (_, row) = pm_irr::cache::load(&db.conn, &key).await.unwrap().unwrap();
+    let expected = bgpq4(&server, &["-4", "-A", "-r", "8", "-R", "24", "-j", "-l", "prefix_list", "AS-AGG"]);
+    assert_eq!(serde_json::Value::Array(row.entries), expected["prefix_list"]);
+    assert_eq!(row.status, "fetched");
+    drop(db);
+    let _ = std::fs::remove_file(&path);
+}
