@@ -54,6 +54,7 @@ pub static MODELS: &[&Model] = &[
     &peeringdb::NETWORK_IXLAN,
     &peeringdb::SYNCHRONISATION,
     &peeringdb::HIDDEN_PEER,
+    &irr::IRR_CACHE,
 ];
 
 /// Apps in the order `/api/` lists them.

@@ -377,6 +377,7 @@ async fn start_engine(
     }
     let mut registry = pm_jobs::Registry::builtin();
     pm_peeringdb::job::register(&mut registry);
+    pm_irr::job::register(&mut registry);
     Ok(pm_jobs::Engine::start(db.clone(), engine_config, registry, scheduler).await?)
 }
 

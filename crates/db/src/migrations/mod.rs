@@ -41,8 +41,12 @@ macro_rules! migration {
 }
 
 /// Every migration, in the order they apply. Append only.
-pub static MIGRATIONS: &[Migration] =
-    &[migration!("m0001_initial"), migration!("m0002_arista_eos_type7"), migration!("m0003_nullable_text_no_default")];
+pub static MIGRATIONS: &[Migration] = &[
+    migration!("m0001_initial"),
+    migration!("m0002_arista_eos_type7"),
+    migration!("m0003_nullable_text_no_default"),
+    migration!("m0004_irr_cache"),
+];
 
 /// Bring the database to the newest version. Concurrent first starts are
 /// safe: the whole run is one transaction that holds the database's write

@@ -4,6 +4,7 @@ pub mod bgp;
 pub mod core;
 pub mod devices;
 pub mod extras;
+pub mod irr;
 pub mod messaging;
 pub mod net;
 pub mod peering;

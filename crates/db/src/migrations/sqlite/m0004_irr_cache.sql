@@ -1,0 +1,5 @@
+-- IRR cache (issue 15): one row per (kind, AS-SET or ASN, family, sources,
+-- bgpq arguments), shared by every AS that uses it; kept out of the AS row.
+CREATE TABLE "peering_irrcache" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "kind" varchar(50) NOT NULL DEFAULT 'prefix-list', "query" varchar(255) NOT NULL DEFAULT '', "family" integer NOT NULL DEFAULT 0, "sources" varchar(512) NOT NULL DEFAULT '', "arguments" varchar(255) NOT NULL DEFAULT '', "status" varchar(50) NOT NULL DEFAULT 'pending', "fetched" timestamp_with_timezone_text, "attempted" timestamp_with_timezone_text, "error" varchar(1000) NOT NULL DEFAULT '', "entries" text, "entry_count" integer NOT NULL DEFAULT 0, "added" integer NOT NULL DEFAULT 0, "removed" integer NOT NULL DEFAULT 0 );
+CREATE UNIQUE INDEX "peering_irrcache_kind_query_family_sources_arguments_uniq" ON "peering_irrcache" ("kind", "query", "family", "sources", "arguments");
+CREATE INDEX "peering_irrcache_ordering_idx" ON "peering_irrcache" ("query", "kind", "family", "id");
