@@ -29,6 +29,6 @@ mod ui_jobs;
 mod ui_pages;
 pub mod ui_support;
 mod ui_transfer;
-mod webhook_events;
 mod web_security;
+mod webhook_events;
 mod webhooks;
