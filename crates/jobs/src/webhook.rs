@@ -138,7 +138,7 @@ fn write_py(v: &Json, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_py_str(k, out);
+                pm_domain::text::push_python_json_str(k, out);
                 out.push_str(": ");
                 write_py(v, out);
             }
@@ -154,30 +154,9 @@ fn write_py(v: &Json, out: &mut String) {
             }
             out.push(']');
         }
-        Json::String(s) => write_py_str(s, out),
+        Json::String(s) => pm_domain::text::push_python_json_str(s, out),
         other => out.push_str(&other.to_string()),
     }
-}
-
-fn write_py_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for u in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{:04x}", u));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Hex HMAC-SHA512 of the body with the secret as key.

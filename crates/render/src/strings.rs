@@ -135,7 +135,7 @@ fn py_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut
             }
             _ => out.push_str(&n.to_string()),
         },
-        J::String(s) => json_str(s, out),
+        J::String(s) => pm_domain::text::push_python_json_str(s, out),
         J::Array(items) if items.is_empty() => out.push_str("[]"),
         J::Array(items) => {
             out.push('[');
@@ -159,7 +159,7 @@ fn py_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut
                     out.push_str(sep);
                 }
                 open(out, level + 1);
-                json_str(k, out);
+                pm_domain::text::push_python_json_str(k, out);
                 out.push_str(": ");
                 py_json(&map[*k], indent, level + 1, out);
             }
@@ -167,29 +167,6 @@ fn py_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut
             out.push('}');
         }
     }
-}
-
-fn json_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Jinja2's `int(value, default=0, base=10)`: Python's `int()`, else
