@@ -141,6 +141,33 @@ fn is_email_domain(domain: &str) -> bool {
         && !tld.ends_with('-')
 }
 
+/// Append `s` as Python's `json.dumps` writes a string (`ensure_ascii=True`):
+/// quoted, with `\b \f \n \r \t` escapes and every other control or non-ASCII
+/// character as `\uXXXX` (UTF-16 units). Webhook bodies and the `tojson`
+/// filter both print JSON the way Peering Manager does.
+pub fn push_python_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,31 +261,4 @@ mod tests {
             assert!(!is_valid_email(bad), "{bad:?}");
         }
     }
-}
-
-/// Append `s` as Python's `json.dumps` writes a string (`ensure_ascii=True`):
-/// quoted, with `\b \f \n \r \t` escapes and every other control or non-ASCII
-/// character as `\uXXXX` (UTF-16 units). Webhook bodies and the `tojson`
-/// filter both print JSON the way Peering Manager does.
-pub fn push_python_json_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
